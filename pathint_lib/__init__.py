@@ -1,0 +1,54 @@
+"""pathint_lib: the support library of the book *Residual networks as path integrals*.
+
+Small modules, one idea each:
+
+``device``       picking cuda, mps or cpu; the dtype policy (float64 for checks)
+``checks``       checks that raise, used by every chapter
+``stencils``     moment matrices, kernels from moments, standard stencils
+``pde``          residual kernel <-> (D, b, c), stability, exact reference solutions
+``blocks``       torch modules: residual, plain and PDE-operator blocks and stacks
+``paths``        lattice path counts, sums, enumeration, action, Monte Carlo paths
+``propagators``  continuum kernels, Feynman-Kac estimates, discrete/continuum action
+``symbolic``     the sympy derivations the chapters share
+``data``         the real handwritten-digit data, offline
+``train``        a small training loop with a progress bar
+``widgets``      ipywidgets front ends over pure functions of the modules above
+
+Submodules are imported on first use, so ``import pathint_lib`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "device",
+    "checks",
+    "stencils",
+    "pde",
+    "blocks",
+    "paths",
+    "propagators",
+    "symbolic",
+    "data",
+    "train",
+    "widgets",
+    "explorable",
+    "plotting",
+    "claims",
+)
+
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'pathint_lib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_SUBMODULES))
