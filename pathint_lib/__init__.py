@@ -6,13 +6,19 @@ Small modules, one idea each:
 ``checks``       checks that raise, used by every chapter
 ``stencils``     moment matrices, kernels from moments, standard stencils
 ``pde``          residual kernel <-> (D, b, c), stability, exact reference solutions
-``blocks``       torch modules: residual, plain and PDE-operator blocks and stacks
+``blocks``       torch modules: residual, plain and convolution blocks and stacks
+``ode``          ODE flows: an RK4 reference, log-log slopes, residual stack vs flow
 ``paths``        lattice path counts, sums, enumeration, action, Monte Carlo paths
 ``propagators``  continuum kernels, Feynman-Kac estimates, discrete/continuum action
 ``symbolic``     the sympy derivations the chapters share
+``gradients``    Jacobians of residual stacks as path sums; the unravelled view
 ``data``         the real handwritten-digit data, offline
+``models``       digit classifiers: PDE-operator network, ResNet, plain CNN
 ``train``        a small training loop with a progress bar
 ``widgets``      ipywidgets front ends over pure functions of the modules above
+``explorable``   kernel-free explorables: pre-rendered frames behind sliders
+``claims``       the registry of checked claims behind ``python -m pathint_lib verify``
+``plotting``     the figure style of the book
 
 Submodules are imported on first use, so ``import pathint_lib`` stays cheap.
 """
@@ -30,6 +36,9 @@ _SUBMODULES = (
     "stencils",
     "pde",
     "blocks",
+    "ode",
+    "gradients",
+    "models",
     "paths",
     "propagators",
     "symbolic",

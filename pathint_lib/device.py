@@ -100,7 +100,9 @@ def describe_device(device: torch.device | None = None) -> str:
     """Return a one-line human description of ``device`` (default: the picked one)."""
     device = pick_device(device) if not isinstance(device, torch.device) else device
     if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
+        index = device.index
+        if index is None:
+            index = torch.cuda.current_device()
         return f"cuda ({torch.cuda.get_device_name(index)}), torch {torch.__version__}"
     if device.type == "mps":
         return f"mps (Apple GPU), torch {torch.__version__}"
