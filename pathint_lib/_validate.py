@@ -14,6 +14,10 @@ import numpy as np
 import torch
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (also a ValueError, so one except catches all)."""
+
+
 def as_float_array(value: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
     """Convert a list, numpy array or torch tensor to a finite float64 array."""
     if isinstance(value, torch.Tensor):
@@ -21,7 +25,7 @@ def as_float_array(value: Any, name: str, *, ndim: int | None = None) -> np.ndar
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{name} must be an array of real numbers, got {type(value).__name__}"
         ) from exc
     if ndim is not None and arr.ndim != ndim:
@@ -40,7 +44,7 @@ def as_real(value: Any, name: str) -> float:
             raise ValueError(f"{name} must be a scalar, got shape {tuple(value.shape)}")
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -58,7 +62,7 @@ def positive(value: Any, name: str) -> float:
 def non_negative_int(value: Any, name: str) -> int:
     """An integer >= 0 (bools and floats are rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 0, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be an integer >= 0, got {value!r}")
     value = int(value)
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
@@ -67,7 +71,9 @@ def non_negative_int(value: Any, name: str) -> int:
 
 def positive_int(value: Any, name: str) -> int:
     """An integer >= 1."""
-    value = non_negative_int(value, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{name} must be an integer >= 1, got {value!r}")
+    value = int(value)
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return value
