@@ -872,7 +872,7 @@ class _PathExplorerPlot:
         ax_paths.set_title(
             f"{len(data.positions)} paths from the output to m = {m},\ndrawn "
             f"∝ |exp(−S/λ)|, λ = {data.lam:.3g}, opacity by weight",
-            fontsize="small",
+            fontsize="small", y=1.0,
         )
 
         # (2) the distribution of the action over the endpoint ensemble
@@ -901,7 +901,7 @@ class _PathExplorerPlot:
         ax_action.set_title(
             f"actions of the paths to m = {m}: filled λ = {data.lam:.3g}, outlined "
             f"λ = 1\nred: least action; one least-action path holds {share}",
-            fontsize="small",
+            fontsize="small", y=1.0,
         )
 
         # (3) the network's output beside the exact PDE solution
@@ -915,9 +915,9 @@ class _PathExplorerPlot:
         ax_out.set_xlim(x[0] - 0.5 * data.h, x[-1] + 0.5 * data.h)
         ax_out.set_ylim(lo - pad, hi + pad)
         ax_out.set_title(
-            "network, λ = 1 (dots: path sum P_L[m]/h) vs PDE\n(line: heat kernel "
-            f"K(0, x, T)) at T = Lτ = {L * data.tau:.3g}",
-            fontsize="small",
+            "dots: network (path sum P_L[m]/h, λ = 1)\nline: PDE (heat kernel "
+            f"K(0, x, T)), T = Lτ = {L * data.tau:.3g}",
+            fontsize="small", y=1.0,
         )
 
         w = data.weights
@@ -1013,11 +1013,17 @@ def path_explorer_frames(dpi: int = PATH_EXPLORER_DPI) -> Callable[..., Figure]:
     return frame
 
 
+#: Text settings of the live explorers' PNGs: FreeType's hinter reruns for every
+#: glyph drawn, a fifth of a redraw, and at these sizes unhinted glyphs look as good.
+_LIVE_TEXT = {"text.hinting": "no_hinting"}
+
+
 def _figure_png(fig: Figure) -> bytes:
     """The figure as PNG bytes at its own resolution (no second layout pass)."""
     buffer = io.BytesIO()
     # Light compression: encoding at the default level takes a third of an update.
-    fig.canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
+    with mpl.rc_context(_LIVE_TEXT):
+        fig.canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -1134,6 +1140,8 @@ def path_explorer(**values: Any) -> Any:
 #: slider ranges of :func:`gradient_explorer` (and the grid of its explorable).
 GRADIENT_EXPLORER_DEPTHS = (1, 64)
 GRADIENT_EXPLORER_GAINS = (0.05, 2.0, 0.05)
+#: Resolution of the figure and of the PNG the live explorer shows.
+GRADIENT_EXPLORER_DPI = 80
 
 
 def gradient_explorer_data(
@@ -1222,7 +1230,117 @@ def gradient_explorer_data(
     }
 
 
-def gradient_explorer_figure(depth: int = 20, gain: float = 0.1):
+class _GradientFigure:
+    """The gradient explorer's figure with its artists made once.
+
+    :meth:`show` sets the data of one set of slider values into the artists; the
+    axes sit at fixed places (no layout pass) and every limit follows the data, so
+    a figure updated in place and a fresh one shown the same data draw the same
+    pixels. The bars are made once for every length up to the largest depth of
+    the slider (more are made for a deeper figure); those beyond :math:`L` are
+    hidden.
+    """
+
+    _SIZE = (8.4, 3.4)  # inches
+
+    def __init__(self) -> None:
+        # A fixed layout. Not "no engine": savefig would hand such a figure the
+        # style's engine (constrained under the book style) after its first save.
+        fixed = PlaceHolderLayoutEngine(adjust_compatible=True,
+                                        colorbar_gridspec=True)
+        fig = Figure(figsize=self._SIZE, dpi=GRADIENT_EXPLORER_DPI, layout=fixed)
+        FigureCanvasAgg(fig)
+        fig.subplots_adjust(left=0.08, right=0.985, bottom=0.15, top=0.91,
+                            wspace=0.27)
+        ax_len, ax_norm = fig.subplots(1, 2)
+        self.figure, self.axes = fig, (ax_len, ax_norm)
+        self.share_bars: Any = None
+        self.plain_bar: Any = None
+
+        # (1) path-length shares: one bar per length up to the slider's largest
+        # depth (show() hides those beyond L), then the plain stack's bar
+        self._make_bars(GRADIENT_EXPLORER_DEPTHS[1])
+        self.mean_line = ax_len.axvline(0.0, color="k", lw=1, ls="--")
+        self.len_legend = ax_len.legend(
+            [self.mean_line, self.share_bars, self.plain_bar],
+            ["residual mean", r"residual: $\binom{L}{k} g^k / (1+g)^L$",
+             "plain: the one path of length $L$"],
+            loc="upper center", fontsize="x-small",
+        )
+        ax_len.set_xlabel("path length $k$ (blocks passed through)")
+        ax_len.set_ylabel(r"share of $E\,\|(\partial u_L/\partial u_0)\, v\|^2$")
+        ax_len.set_ylim(0, 1.05)
+
+        # (2) log10 of the gradient norm after l blocks
+        empty: list[float] = []
+        (self.res_expected,) = ax_norm.plot(empty, empty, color="C0",
+                                            label="residual, expected")
+        (self.res_sample,) = ax_norm.plot(empty, empty, "o", ms=3, color="C0",
+                                          alpha=0.6, label="residual, one draw")
+        (self.plain_expected,) = ax_norm.plot(empty, empty, color="C3",
+                                              label="plain, expected")
+        (self.plain_sample,) = ax_norm.plot(empty, empty, "s", ms=3, color="C3",
+                                            alpha=0.6, label="plain, one draw")
+        ax_norm.axhline(0.0, color="k", lw=0.8)
+        ax_norm.set_xlabel("block $l$")
+        ax_norm.set_ylabel(r"$\log_{10}\|(\partial u_l/\partial u_0)\, v\|$")
+        # A fixed title position: placing a title automatically measures the
+        # tick labels on every draw.
+        ax_norm.set_title("Gradient norm through the stack", y=1.0)
+        ax_norm.legend(loc="best", fontsize="x-small")
+
+        # Few ticks: text is what a draw spends most of its time on.
+        for axis in (ax_len.xaxis, ax_norm.xaxis):
+            axis.set_major_locator(MaxNLocator(6, steps=[1, 2, 5, 10], integer=True))
+        for axis in (ax_len.yaxis, ax_norm.yaxis):
+            axis.set_major_locator(MaxNLocator(6, steps=[1, 2, 5, 10]))
+
+    def _make_bars(self, max_depth: int) -> None:
+        """(Re)make the bars for depths up to ``max_depth``: shares, then plain."""
+        ax_len = self.axes[0]
+        if self.share_bars is not None:
+            self.share_bars.remove()
+            self.plain_bar.remove()
+        self.share_bars = ax_len.bar(np.arange(max_depth + 1),
+                                     np.zeros(max_depth + 1), width=0.8, color="C0")
+        self.plain_bar = ax_len.bar([max_depth], [1.0], width=0.8, color="C3",
+                                    alpha=0.35)
+
+    def show(self, data: dict) -> None:
+        """Set every artist from ``data`` (nothing is drawn until the next draw)."""
+        ax_len, ax_norm = self.axes
+        depth, gain = data["depth"], data["gain"]
+
+        if depth >= len(self.share_bars):
+            self._make_bars(depth)
+        for bar, share in zip(self.share_bars.patches, data["share"], strict=False):
+            bar.set_height(share)
+            bar.set_visible(True)
+        for bar in self.share_bars.patches[depth + 1:]:
+            bar.set_height(0.0)
+            bar.set_visible(False)
+        self.plain_bar.patches[0].set_x(depth - 0.4)
+        self.mean_line.set_xdata([data["mean_length"]] * 2)
+        self.len_legend.texts[0].set_text(f"residual mean {data['mean_length']:.2f}")
+        ax_len.set_title(f"Which paths carry the gradient (L={depth}, g={gain:g})",
+                         y=1.0)
+        ax_len.set_xlim(-0.6, depth + 0.6)
+
+        layers = data["layers"]
+        self.res_expected.set_data(layers, data["log10_expected_residual"])
+        self.res_sample.set_data(layers, data["log10_sample_residual"])
+        self.plain_expected.set_data(layers, data["log10_expected_plain"])
+        self.plain_sample.set_data(layers, data["log10_sample_plain"])
+        ax_norm.relim()
+        ax_norm.autoscale_view()
+
+    def png(self) -> bytes:
+        """Draw the figure once and encode it as PNG (its dpi is
+        :data:`GRADIENT_EXPLORER_DPI`)."""
+        return _figure_png(self.figure)
+
+
+def gradient_explorer_figure(depth: int = 20, gain: float = 0.1) -> Figure:
     r"""Path lengths and gradient norms of random linear stacks, residual and plain.
 
     Left: the share of the expected squared gradient carried by paths of each
@@ -1232,68 +1350,44 @@ def gradient_explorer_figure(depth: int = 20, gain: float = 0.1):
     :math:`l` blocks, expected (lines) and for one seeded draw (dots). See
     :func:`gradient_explorer_data` for the formulas.
 
+    Parameters
+    ----------
+    depth, gain
+        As in :func:`gradient_explorer_data`.
+
     Returns
     -------
     matplotlib.figure.Figure
-        A figure not registered with pyplot (nothing to close); display it, or
-        save it with ``fig.savefig``.
+        A figure not registered with pyplot (nothing to close), on an Agg canvas,
+        at :data:`GRADIENT_EXPLORER_DPI`; display it, or save it with
+        ``fig.savefig``.
 
     Raises
     ------
     ValueError
         If ``depth < 1`` or ``gain <= 0``.
     """
-    from matplotlib.figure import Figure
-
-    data = gradient_explorer_data(depth, gain)
-    # fixed margins: a layout engine would double the drawing time of a frame
-    fig = Figure(figsize=(8.4, 3.4), layout="none")
-    fig.subplots_adjust(left=0.08, right=0.985, bottom=0.15, top=0.91, wspace=0.27)
-    ax_len, ax_norm = fig.subplots(1, 2)
-    ax_len.bar(data["lengths"], data["share"], width=0.8, color="C0",
-               label=r"residual: $\binom{L}{k} g^k / (1+g)^L$")
-    ax_len.bar([depth], [1.0], width=0.8, color="C3", alpha=0.35,
-               label="plain: the one path of length $L$")
-    ax_len.axvline(data["mean_length"], color="k", lw=1, ls="--",
-                   label=f"residual mean {data['mean_length']:.2f}")
-    ax_len.set(xlabel="path length $k$ (blocks passed through)",
-               ylabel=r"share of $E\,\|(\partial u_L/\partial u_0)\, v\|^2$",
-               title=f"Which paths carry the gradient (L={depth}, g={gain:g})",
-               ylim=(0, 1.05), xlim=(-0.6, depth + 0.6))
-    ax_len.legend(loc="upper center", fontsize="x-small")
-
-    layers = data["layers"]
-    ax_norm.plot(layers, data["log10_expected_residual"], color="C0",
-                 label="residual, expected")
-    ax_norm.plot(layers, data["log10_sample_residual"], "o", ms=3, color="C0",
-                 alpha=0.6, label="residual, one draw")
-    ax_norm.plot(layers, data["log10_expected_plain"], color="C3",
-                 label="plain, expected")
-    ax_norm.plot(layers, data["log10_sample_plain"], "s", ms=3, color="C3",
-                 alpha=0.6, label="plain, one draw")
-    ax_norm.axhline(0.0, color="k", lw=0.8)
-    ax_norm.set(xlabel="block $l$",
-                ylabel=r"$\log_{10}\|(\partial u_l/\partial u_0)\, v\|$",
-                title="Gradient norm through the stack")
-    ax_norm.legend(loc="best", fontsize="x-small")
-    return fig
+    drawing = _GradientFigure()
+    drawing.show(gradient_explorer_data(depth, gain))
+    return drawing.figure
 
 
 def gradient_explorer_png(depth: int = 20, gain: float = 0.1) -> bytes:
     """:func:`gradient_explorer_figure` encoded as PNG: what the explorer shows."""
-    import io
-
-    buffer = io.BytesIO()
-    gradient_explorer_figure(depth, gain).savefig(buffer, format="png")
-    return buffer.getvalue()
+    drawing = _GradientFigure()
+    drawing.show(gradient_explorer_data(depth, gain))
+    return drawing.png()
 
 
 def gradient_explorer(depth: int = 20, gain: float = 0.1):
     r"""Sliders for depth and per-block gain over :func:`gradient_explorer_figure`.
 
-    A thin front end: moving a slider redraws the figure into an
-    ``ipywidgets.Output``. The figure for the starting values is drawn at once,
-    so the explorer shows it without any interaction.
+    A thin front end over :func:`gradient_explorer_data` and the figure of
+    :func:`gradient_explorer_figure`: the figure is made once, and moving a slider
+    sets the new data into it and redraws it (as a PNG, the same image
+    :func:`gradient_explorer_png` gives) into an ``ipywidgets.Output``. The figure
+    for the starting values is drawn at once, so the explorer shows it without
+    any interaction.
 
     Parameters
     ----------
@@ -1306,9 +1400,9 @@ def gradient_explorer(depth: int = 20, gain: float = 0.1):
     -------
     ipywidgets.VBox
         The sliders above the output. Its attributes ``sliders`` (dict
-        ``"depth"``/``"gain"`` -> slider), ``output`` (the Output widget) and
-        ``data`` (the :func:`gradient_explorer_data` shown) let code drive it as a
-        reader would.
+        ``"depth"``/``"gain"`` -> slider), ``output`` (the Output widget),
+        ``data`` (the :func:`gradient_explorer_data` shown) and ``png`` (the image
+        shown) let code drive it as a reader would.
 
     Raises
     ------
@@ -1342,10 +1436,15 @@ def gradient_explorer(depth: int = 20, gain: float = 0.1):
     box.sliders = sliders
     box.output = output
 
+    # One figure for the life of the explorer: a slider move sets the new data
+    # into its artists and draws it once (no new figure, no layout pass).
+    drawing = _GradientFigure()
+
     def redraw(_change=None) -> None:
         depth_now, gain_now = sliders["depth"].value, sliders["gain"].value
         box.data = gradient_explorer_data(depth_now, gain_now)
-        png = gradient_explorer_png(depth_now, gain_now)
+        drawing.show(box.data)
+        png = box.png = drawing.png()
         output.outputs = (
             {
                 "output_type": "display_data",

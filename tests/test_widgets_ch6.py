@@ -68,8 +68,13 @@ def test_figure_has_two_panels_with_the_shares():
     assert isinstance(fig, Figure)
     ax_len, ax_norm = fig.axes
     assert "L=8" in ax_len.get_title() and "g=0.5" in ax_len.get_title()
-    heights = [patch.get_height() for patch in ax_len.patches]
+    # the bars drawn: one per path length 0..L, then the plain stack's
+    shown = [patch for patch in ax_len.patches if patch.get_visible()]
+    assert len(shown) == 8 + 2
+    heights = [patch.get_height() for patch in shown]
     np.testing.assert_allclose(heights[:9], W.gradient_explorer_data(8, 0.5)["share"])
+    centres = [patch.get_x() + patch.get_width() / 2 for patch in shown]
+    np.testing.assert_allclose(centres, [*range(9), 8])
     assert heights[9] == 1.0  # the plain stack's single path
     assert ax_norm.get_xlabel() and ax_norm.get_ylabel()
     assert not plt.get_fignums()  # not registered with pyplot: nothing piles up
@@ -104,3 +109,23 @@ def test_front_end_driven_as_a_reader_would():
         box.data["share"], W.gradient_explorer_data(40, 0.5)["share"]
     )
     assert not plt.get_fignums()
+
+
+def test_updated_figure_draws_what_a_fresh_one_draws():
+    # the live figure keeps its bars between moves: a deep then a shallow stack
+    # must leave no trace of the deep one
+    box = W.gradient_explorer(depth=64, gain=1.0)
+    box.sliders["depth"].value = 3
+    assert _png_shown(box) == W.gradient_explorer_png(3, 1.0)
+    assert box.png == _png_shown(box)
+
+
+def test_figure_deeper_than_the_slider():
+    fig = W.gradient_explorer_figure(70, 0.3)
+    shown = [patch for patch in fig.axes[0].patches if patch.get_visible()]
+    assert len(shown) == 70 + 2
+    np.testing.assert_allclose(
+        [patch.get_height() for patch in shown[:-1]],
+        W.gradient_explorer_data(70, 0.3)["share"],
+    )
+    assert shown[-1].get_x() + shown[-1].get_width() / 2 == 70
