@@ -28,6 +28,34 @@ from matplotlib.ticker import MaxNLocator
 from . import paths, pde, propagators
 from ._validate import as_real, non_negative_int, positive, positive_int
 
+
+def _starting_values(
+    values: dict[str, Any],
+    defaults: dict[str, Any],
+    ranges: dict[str, tuple[float, float, float]],
+    to_slider: dict[str, Callable[[Any], float]] | None = None,
+) -> dict[str, Any]:
+    """Merge a front end's starting values with its defaults and check the ranges.
+
+    ``ranges`` maps a slider name to ``(low, high, step)`` on the slider's own scale;
+    ``to_slider`` converts a value to that scale where it differs (a log slider).
+    """
+    unknown = set(values) - set(defaults)
+    if unknown:
+        raise ValueError(
+            f"unknown slider names {sorted(unknown)}; allowed: {sorted(defaults)}"
+        )
+    start = {**defaults, **values}
+    to_slider = to_slider or {}
+    for name, (lo, hi, _) in ranges.items():
+        position = to_slider.get(name, float)(start[name])
+        if not lo <= position <= hi:
+            raise ValueError(
+                f"{name} must be in the slider range [{lo}, {hi}], got {start[name]}"
+            )
+    return start
+
+
 # --- chapter 3: stability of a residual convolution block -------------------------
 
 #: Grid points of the stability explorer's periodic grid (grid step h = 1, tau = 1).
@@ -431,18 +459,9 @@ def stability_explorer(**values: Any) -> Any:
     """
     import ipywidgets as widgets
 
-    unknown = set(values) - set(STABILITY_EXPLORER_DEFAULTS)
-    if unknown:
-        raise ValueError(
-            f"unknown slider names {sorted(unknown)}; "
-            f"allowed: {sorted(STABILITY_EXPLORER_DEFAULTS)}"
-        )
-    start = {**STABILITY_EXPLORER_DEFAULTS, **values}
-    for name, (lo, hi, _) in STABILITY_EXPLORER_RANGES.items():
-        if not lo <= start[name] <= hi:
-            raise ValueError(
-                f"{name} must be in the slider range [{lo}, {hi}], got {start[name]}"
-            )
+    start = _starting_values(
+        values, STABILITY_EXPLORER_DEFAULTS, STABILITY_EXPLORER_RANGES
+    )
 
     common = {
         "continuous_update": False,
@@ -1055,19 +1074,13 @@ def path_explorer(**values: Any) -> Any:
     """
     import ipywidgets as widgets
 
-    unknown = set(values) - set(PATH_EXPLORER_DEFAULTS)
-    if unknown:
-        raise ValueError(
-            f"unknown slider names {sorted(unknown)}; "
-            f"allowed: {sorted(PATH_EXPLORER_DEFAULTS)}"
-        )
-    start = {**PATH_EXPLORER_DEFAULTS, **values}
-    for name, (lo, hi, _) in PATH_EXPLORER_RANGES.items():
-        value = start[name]
-        if name == "lam":
-            value = math.log10(value) if value > 0 else -math.inf
-        if not lo <= value <= hi:
-            raise ValueError(f"{name} must be in the slider range, got {start[name]}")
+    start = _starting_values(
+        values,
+        PATH_EXPLORER_DEFAULTS,
+        PATH_EXPLORER_RANGES,
+        # The lam slider moves on a log10 scale.
+        to_slider={"lam": lambda v: math.log10(v) if v > 0 else -math.inf},
+    )
     if abs(start["endpoint"]) > start["depth"]:
         raise ValueError(
             f"endpoint must satisfy |endpoint| <= depth, got {start['endpoint']}"
