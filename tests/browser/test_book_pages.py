@@ -145,6 +145,7 @@ class PageReport:
     """What one page did in the browser."""
 
     url: str
+    final_url: str = ""
     external: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
@@ -184,11 +185,13 @@ def inspect_page(
     color_scheme: str = "light",
     prepare=None,
     widget_timeout_ms: int = 15000,
+    redirect_to: str | None = None,
 ) -> PageReport:
     """Open ``url`` with every non-local request blocked and report what happened.
 
     ``prepare(context)``, if given, runs on the fresh browser context first (the
-    self-test uses it to serve a synthetic page).
+    self-test uses it to serve a synthetic page). With ``redirect_to`` the page is
+    a redirect, and the report says whether the browser reached that URL cleanly.
     """
     report = PageReport(url=url)
     local = urlsplit(base_url).netloc
@@ -240,16 +243,25 @@ def inspect_page(
             ),
         )
 
-        page.goto(url, wait_until="load")
-        # A redirect page (the book's index.html) is judged by where it leads.
-        refresh = page.locator('meta[http-equiv="Refresh" i]')
-        if refresh.count():
-            content = refresh.first.get_attribute("content") or ""
-            target = re.search(r"url=(\S+)", content, re.I)
-            if target:
-                page.wait_for_url(urljoin(url, target.group(1)))
-                page.wait_for_load_state("load")
+        if redirect_to is not None:
+            # A redirect page (the book's index.html) holds nothing to inspect: it
+            # must lead to its target without an error on the way. Nothing is
+            # evaluated in the page, because the redirect can replace the document
+            # at any moment; the target gets the full inspection as its own page.
+            page.goto(url, wait_until="commit")
+            try:
+                page.wait_for_url(redirect_to, wait_until="load", timeout=30000)
+            except PlaywrightTimeoutError:
+                report.failed.append(f"{url} did not lead to {redirect_to}")
+            report.final_url = page.url
+            try:
+                page.wait_for_load_state("networkidle", timeout=60000)
+            except PlaywrightTimeoutError:
+                report.failed += [f"{u} (still pending after 60 s)" for u in pending]
+            return report
 
+        page.goto(url, wait_until="load")
+        report.final_url = page.url
         math = page.evaluate(_WAIT_MATH)
         report.math_total = math["total"]
         report.untypeset_math = math["untypeset"]
@@ -297,14 +309,44 @@ def _shot_name(page_path: str) -> str:
     return page_path.replace("/", "__").removesuffix(".html") + ".png"
 
 
+_META_REFRESH = re.compile(
+    r"""<meta[^>]*http-equiv=["']refresh["'][^>]*content=["'][^"']*url=([^"'\s]+)""",
+    re.I,
+)
+
+
+def redirect_target(source: str) -> str | None:
+    """The page a meta-refresh redirect page leads to, or None for a normal page."""
+    match = _META_REFRESH.search(source)
+    return match.group(1) if match else None
+
+
+def test_redirect_target_is_read_from_the_page():
+    page = '<meta http-equiv="Refresh" content="0; url=intro.html" />'
+    assert redirect_target(page) == "intro.html"
+    assert redirect_target("<meta charset='utf-8'><p>url=intro.html</p>") is None
+
+
 def test_page_works_offline(page_path, book_dir, server, browser, screenshot_dir):
     url = f"{server}/{page_path}"
+    source = (book_dir / page_path).read_text(encoding="utf-8")
+    target = redirect_target(source)
+    if target is not None:
+        assert (book_dir / page_path).parent.joinpath(target).is_file(), (
+            f"{page_path} redirects to {target}, which the build did not write"
+        )
+        expected = urljoin(url, target)
+        report = inspect_page(browser, server, url, redirect_to=expected)
+        problems = report.problems()
+        assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+        assert report.final_url == expected
+        return
+
     report = inspect_page(browser, server, url, screenshot_dir / _shot_name(page_path))
     problems = report.problems()
     assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
 
-    # The checks above saw what the page holds (a redirect is judged by its target).
-    source = (book_dir / page_path).read_text(encoding="utf-8")
+    # The checks above saw what the page holds.
     if 'class="math' in source:
         assert report.math_total > 0
     if WIDGET_VIEW_TYPE in source:
@@ -424,3 +466,34 @@ def test_checker_catches_planted_faults(server, browser):
         "explorable 1: moving 'dead' left the image unchanged",
         "explorable 1: moving 'dead' did not update its value label",
     ]
+
+
+def test_redirect_check_catches_a_broken_redirect(server, browser, book_dir):
+    """A redirect page is judged by the page it leads to: a dead target is caught."""
+
+    def page_leading_to(target):
+        def serve(context):
+            context.route(
+                f"{server}/__selftest__/redirect.html",
+                lambda route_: route_.fulfill(
+                    status=200,
+                    content_type="text/html",
+                    body=f'<meta http-equiv="Refresh" content="0; url={target}" />',
+                ),
+            )
+
+        return serve
+
+    url = f"{server}/__selftest__/redirect.html"
+    first_page = redirect_target((book_dir / "index.html").read_text(encoding="utf-8"))
+    good = f"{server}/{first_page}"
+    report = inspect_page(
+        browser, server, url, prepare=page_leading_to(good), redirect_to=good
+    )
+    assert not report.problems() and report.final_url == good
+
+    dead = f"{server}/__selftest__/nowhere.html"
+    report = inspect_page(
+        browser, server, url, prepare=page_leading_to(dead), redirect_to=dead
+    )
+    assert any("nowhere.html" in f and "404" in f for f in report.failed)
