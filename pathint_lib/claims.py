@@ -688,9 +688,14 @@ def _midpoint_divergence_term(device: torch.device) -> Outcome:
     )
 
 
+# --------------------------------------------------------------------------
+# Chapter 5
+# --------------------------------------------------------------------------
+
+
 @_claim(
     "lattice-to-heat-kernel",
-    4,
+    5,
     "the lattice path sum P_L[m]/h tends to the heat kernel at order 1 in tau "
     "(D tau/h^2 fixed)",
 )
@@ -716,11 +721,6 @@ def _lattice_to_heat_kernel(device: torch.device) -> Outcome:
         f"relative max error at L = 1600; measured order {order:.3f}",
         passed=ok,
     )
-
-
-# --------------------------------------------------------------------------
-# Chapter 5
-# --------------------------------------------------------------------------
 
 
 @_claim(
