@@ -77,8 +77,9 @@ bench: $(STAMP) vendor
 verify: $(STAMP)
 	$(PY) -m pathint_lib verify
 
+# Jupyter refuses to run as root unless told; containers often run as root.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab book
+	$(VENV)/bin/jupyter lab book $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache book/_static/vendor

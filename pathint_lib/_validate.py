@@ -99,3 +99,22 @@ def three_weights(value: Any, name: str = "weights") -> np.ndarray:
             f"got shape {tuple(arr.shape)}"
         )
     return arr
+
+
+#: Largest number of float64 values a sampler allocates at once (2 GiB).
+MAX_SAMPLE_VALUES = 2**28
+
+
+def sample_budget(n_values: int, what: str, hint: str) -> None:
+    """Refuse a sampling request whose arrays would not fit in memory.
+
+    ``n_values`` is the number of float64 values the request allocates at once;
+    the error names the request (``what``), its size, the limit, and what to do
+    instead (``hint``).
+    """
+    if n_values > MAX_SAMPLE_VALUES:
+        raise ValueError(
+            f"{what} needs {n_values:,} values at once "
+            f"({n_values * 8 / 2**30:.1f} GiB as float64), more than the "
+            f"{MAX_SAMPLE_VALUES:,} allowed; {hint}"
+        )

@@ -29,6 +29,7 @@ import gzip
 import importlib.util
 import pathlib
 import struct
+import zipfile
 from functools import lru_cache
 from typing import Any
 
@@ -490,10 +491,24 @@ def _find_idx(folder: pathlib.Path, key: str) -> pathlib.Path:
 
 
 def _load_npz(path: pathlib.Path, normalize: bool) -> DigitData:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04":  # every .npz is a zip archive
+        raise ValueError(
+            f"{path} is not a .npz archive (numpy.savez writes a zip file, which "
+            f"starts with b'PK\\x03\\x04'; this file starts with {head!r})"
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise ValueError(
+                f"{path} holds object arrays; only numeric arrays are read (pickled "
+                "data could run code, so it is never loaded)"
+            ) from exc
+        raise ValueError(f"{path} could not be read as a .npz archive: {exc}") from exc
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} could not be read as a .npz archive: {exc}") from exc
     split_keys = ("x_train", "y_train", "x_test", "y_test")
     if all(k in arrays for k in split_keys):

@@ -85,6 +85,10 @@ class Explorable:
         smaller than full colour and indistinguishable for line plots.
     title : str, optional
         Alternative text of the image, for screen readers.
+    labels : dict, optional
+        Slider name to the label shown beside that slider (and read by screen
+        readers), e.g. ``{"lam": "action scale λ"}``; by default, and for sliders
+        not named, the slider name itself. Labels change only what is displayed.
 
     Attributes
     ----------
@@ -100,12 +104,15 @@ class Explorable:
         The PNG of every grid point, in row-major order (see Notes).
     title : str
         Alternative text of the image.
+    labels : tuple of str
+        The label shown for each slider, in order.
 
     Raises
     ------
     ValueError
         If ``sliders`` is empty, a value list is empty, a name is not a valid
-        keyword, an initial value is not in its list, or the grid holds more than
+        keyword, an initial value is not in its list, ``labels`` names an unknown
+        slider or holds an empty or non-string label, or the grid holds more than
         ``max_frames`` frames.
     TypeError
         If ``frame_fn`` is not callable or returns something other than a Figure.
@@ -138,6 +145,7 @@ class Explorable:
         max_frames: int = MAX_FRAMES,
         palette: bool = True,
         title: str = "Interactive figure",
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         if not callable(frame_fn):
             raise TypeError(f"frame_fn must be callable, got {frame_fn!r}")
@@ -189,7 +197,20 @@ class Explorable:
             else:
                 start.append(0)
 
+        labels = dict(labels or {})
+        unknown = set(labels) - set(names)
+        if unknown:
+            raise ValueError(
+                f"label names {sorted(unknown)} are not sliders; sliders are {names}"
+            )
+        for name, label in labels.items():
+            if not isinstance(label, str) or not label.strip():
+                raise ValueError(
+                    f"the label of {name!r} must be a non-empty string, got {label!r}"
+                )
+
         self.names: tuple[str, ...] = tuple(names)
+        self.labels: tuple[str, ...] = tuple(labels.get(n, n) for n in names)
         self.values: tuple[tuple[Any, ...], ...] = tuple(tuple(v) for v in values)
         self.shape: tuple[int, ...] = shape
         self.initial_index: tuple[int, ...] = tuple(start)
@@ -273,7 +294,7 @@ class Explorable:
         first = data["frames"][self.frame_index(self.initial_index)]
 
         controls = []
-        for k, name in enumerate(self.names):
+        for k, name in enumerate(self.labels):
             i0 = self.initial_index[k]
             controls.append(
                 f'<label class="pathint-explorable-slider">'
@@ -325,8 +346,8 @@ def explorable(
 
     The returned object displays itself in a notebook, and so in the rendered book,
     as sliders over a pre-rendered figure; see :class:`Explorable` for the
-    parameters (``initial``, ``dpi``, ``max_frames``, ``palette``, ``title``) and
-    the errors raised.
+    parameters (``initial``, ``dpi``, ``max_frames``, ``palette``, ``title``,
+    ``labels``) and the errors raised.
 
     Examples
     --------

@@ -42,11 +42,13 @@ from ._validate import (
     non_negative_int,
     positive,
     positive_int,
+    sample_budget,
     three_weights,
 )
 
 __all__ = [
     "MAX_ENUMERATION_DEPTH",
+    "MAX_EXACT_DEPTH",
     "ContinuumPaths",
     "LatticeSample",
     "PathClass",
@@ -67,6 +69,21 @@ __all__ = [
 #: Largest depth :func:`enumerate_paths` accepts: 3**14 = 4,782,969 paths, whose
 #: steps take 67 MB as int8 and whose weights take 38 MB.
 MAX_ENUMERATION_DEPTH = 14
+
+#: Largest depth of the exact O(depth^2) sums (:func:`path_sum`,
+#: :func:`path_counts`, :func:`path_length_distribution`): about 10 s here.
+MAX_EXACT_DEPTH = 100_000
+
+def _exact_depth(value: Any, name: str, func: str, instead: str) -> int:
+    """A depth for the exact O(depth^2) sums, refused above MAX_EXACT_DEPTH."""
+    depth = non_negative_int(value, name)
+    if depth > MAX_EXACT_DEPTH:
+        raise ValueError(
+            f"{name} must be <= {MAX_EXACT_DEPTH:,} for the exact {func} (its cost "
+            f"grows like {name}**2), got {depth:,}; for deeper stacks {instead}"
+        )
+    return depth
+
 
 # How often (in layers) path_sum renormalises its running vector.
 _RESCALE_EVERY = 64
@@ -123,7 +140,8 @@ def path_counts(depth: int) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``depth`` is negative. ``TypeError`` if it is not an integer.
+        If ``depth`` is negative or above :data:`MAX_EXACT_DEPTH`. ``TypeError``
+        if it is not an integer.
 
     Notes
     -----
@@ -133,7 +151,9 @@ def path_counts(depth: int) -> np.ndarray:
     :math:`P(z) = (1+z+z^2)^L = \sum_j c_j z^j`:
     :math:`(j+1)\,c_{j+1} = (L-j)\,c_j + (2L-j+1)\,c_{j-1}`.
     """
-    depth = non_negative_int(depth, "depth")
+    depth = _exact_depth(depth, "depth", "path_counts", "divide path_sum with "
+                         "unit weights by 3**depth for shares, or use the normal "
+                         "approximation with variance 2 * depth / 3")
     n = 2 * depth + 1
     c = [0] * n
     c[0] = 1
@@ -173,7 +193,8 @@ def path_sum(weights: Any, depth: int) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the weights are not three finite reals or ``depth`` is negative.
+        If the weights are not three finite reals, or ``depth`` is negative or
+        above :data:`MAX_EXACT_DEPTH`.
 
     Warns
     -----
@@ -199,7 +220,13 @@ def path_sum(weights: Any, depth: int) -> np.ndarray:
     than the largest one are returned as 0.
     """
     w = three_weights(weights)
-    depth = non_negative_int(depth, "depth")
+    depth = _exact_depth(
+        depth,
+        "depth",
+        "path_sum",
+        "sample paths with sample_lattice_paths, or use propagators.heat_kernel, "
+        "the continuum limit",
+    )
     # np.convolve(a, k)[i] = sum_j a[j] k[i - j]; the step +1 shifts weight to the
     # right (larger m), so the kernel is (w(-1), w(0), w(+1)) in that order.
     top_w = float(np.max(np.abs(w)))
@@ -325,7 +352,8 @@ def enumerate_paths(weights: Any, depth: int) -> tuple[np.ndarray, np.ndarray]:
     if depth > MAX_ENUMERATION_DEPTH:
         raise ValueError(
             f"depth must be <= {MAX_ENUMERATION_DEPTH} to enumerate all 3**depth "
-            f"paths, got {depth} (3**{depth} = {3**depth:.3e} paths); use "
+            f"paths, got {depth} (3**{depth} is about "
+            f"10**{depth * math.log10(3):.1f} paths); use "
             "path_sum for exact sums by end point or sample_lattice_paths for "
             "Monte Carlo samples"
         )
@@ -486,15 +514,21 @@ def path_length_distribution(
     Raises
     ------
     ValueError
-        If ``n_blocks`` is negative or ``gain`` is negative or not finite.
+        If ``n_blocks`` is negative or above :data:`MAX_EXACT_DEPTH`, or
+        ``gain`` is negative or not finite.
     """
-    n = non_negative_int(n_blocks, "n_blocks")
+    n = _exact_depth(n_blocks, "n_blocks", "path_length_distribution", "the shares "
+                     "are the binomial law with p = gain / (1 + gain); use its "
+                     "normal approximation")
     g = as_real(gain, "gain")
     if g < 0:
         raise ValueError(f"gain must be >= 0, got {g}")
     lengths = np.arange(n + 1)
     counts = np.empty(n + 1, dtype=object)
-    counts[:] = [math.comb(n, k) for k in range(n + 1)]
+    exact = [1] * (n + 1)
+    for j in range(n):  # C(n, j + 1) = C(n, j) (n - j) / (j + 1), exactly
+        exact[j + 1] = exact[j] * (n - j) // (j + 1)
+    counts[:] = exact
     log_comb = np.array(
         [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
          for k in range(n + 1)]
@@ -615,7 +649,8 @@ def top_paths(
     -------
     list of PathClass
         Best first. Each carries its multiplicity and one representative step
-        sequence.
+        sequence. Classes of zero weight are left out, so the list is empty
+        when no path of nonzero weight reaches ``endpoint``.
 
     Raises
     ------
@@ -648,10 +683,12 @@ def top_paths(
         # log multiplicity for ranking; the exact integer is formed for the top k
         log_mult = lg_depth - sum(math.lgamma(n + 1) for n in ns)
         classes.append((ns, lw, log_mult))
+    # A class with a zero weight holds no path that contributes: leave it out.
+    classes = [c for c in classes if c[1] > -math.inf]
     if by == "path":
         classes.sort(key=lambda c: (-c[1], -c[2]))
     else:
-        classes.sort(key=lambda c: -(c[1] + c[2]) if c[1] > -math.inf else math.inf)
+        classes.sort(key=lambda c: -(c[1] + c[2]))
     result = []
     for ns, lw, _ in classes[:k]:
         n_minus, n_zero, n_plus = ns
@@ -659,7 +696,7 @@ def top_paths(
         negative = sum(n for n, v in zip(ns, w, strict=True) if v < 0)
         sign = -1.0 if negative % 2 else 1.0
         steps = _spread_steps(*ns)
-        weight = sign * math.exp(lw) if lw > -math.inf else 0.0
+        weight = sign * math.exp(lw)
         action = lattice_action(steps, w)
         action = complex(action) if np.iscomplexobj(action) else float(action)
         result.append(PathClass(*ns, mult, weight, lw, sign, action, steps))
@@ -834,11 +871,19 @@ def sample_lattice_paths(
     Raises
     ------
     ValueError
-        If a weight is negative, all weights are zero, or on bad sizes.
+        If a weight is negative, all weights are zero, on bad sizes, or if the
+        request does not fit in memory at once (``n_paths * depth`` above
+        ``MAX_SAMPLE_VALUES`` (2**28)).
     """
     w = three_weights(weights)
     depth = non_negative_int(depth, "depth")
     n_paths = positive_int(n_paths, "n_paths")
+    sample_budget(
+        n_paths * depth,
+        f"sampling {n_paths:,} lattice paths of depth {depth:,}",
+        "draw fewer paths per call and combine calls with different seeds, or use "
+        "path_sum for the exact sum by end point",
+    )
     if np.any(w < 0):
         raise ValueError(
             f"weights must be >= 0 to be sampled as probabilities, got {w.tolist()}; "
@@ -938,7 +983,8 @@ def sample_continuum_paths(
     Raises
     ------
     ValueError
-        If ``T <= 0``, ``D <= 0``, sizes are < 1, or ``dtype`` is not a float.
+        If ``T <= 0``, ``D <= 0``, sizes are < 1, ``dtype`` is not a float, or
+        the request does not fit in memory at once.
 
     Notes
     -----
@@ -955,6 +1001,11 @@ def sample_continuum_paths(
     b = as_real(b, "b")
     n_steps = positive_int(n_steps, "n_steps")
     n_paths = positive_int(n_paths, "n_paths")
+    sample_budget(
+        2 * n_paths * (n_steps + 1),
+        f"sampling {n_paths:,} continuum paths of {n_steps:,} steps",
+        "use fewer paths or steps per call and combine calls with different seeds",
+    )
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     dev = _device(device)

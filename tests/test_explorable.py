@@ -159,6 +159,8 @@ def test_frame_fn_must_return_a_figure():
         ({"red": RED}, {"initial": {"red": 0.3}}, "initial value of 'red' must be"),
         ({"red": RED}, {"initial": {"blue": 0.0}}, "are not sliders"),
         ({"red": RED}, {"dpi": 0}, "dpi must be >= 1"),
+        ({"red": RED}, {"labels": {"blue": "blue"}}, "label names .* not sliders"),
+        ({"red": RED}, {"labels": {"red": " "}}, "label of 'red' must be a non-empty"),
     ],
 )
 def test_bad_input(sliders, kwargs, message):
@@ -179,3 +181,19 @@ def test_palette_frames_are_smaller_than_full_colour():
     assert len(small.frames[0]) < len(full.frames[0])
     with Image.open(io.BytesIO(small.frames[0])) as image:
         assert image.size == (320, 240)
+
+
+def test_labels_change_only_the_displayed_names(grid):
+    plain = grid._repr_html_()
+    assert grid.labels == ("red", "green")
+    assert '<span class="pathint-explorable-name">red</span>' in plain
+    named = explorable(
+        solid, {"red": RED, "green": GREEN}, dpi=50, labels={"red": "red <R> λ"}
+    )
+    page = named._repr_html_()
+    assert named.names == ("red", "green") and named.labels == ("red <R> λ", "green")
+    assert named.frames == grid.frames  # same frames, same order
+    assert '<span class="pathint-explorable-name">red &lt;R&gt; λ</span>' in page
+    assert 'aria-label="red &lt;R&gt; λ"' in page
+    assert '<span class="pathint-explorable-name">green</span>' in page
+    assert named.frame(red=1.0, green=0.25) == grid.frame(red=1.0, green=0.25)

@@ -425,3 +425,49 @@ def test_continuum_paths_bad_input():
     with pytest.raises(ValueError, match="dtype"):
         P.sample_continuum_paths(0.0, 1.0, 10, 10, 1.0, device="cpu",
                                  dtype=torch.int32)
+
+
+# ------------------------------------------------------- requests too large
+
+
+def test_enumerate_paths_message_for_a_huge_depth():
+    # 3**depth is far beyond float range: the message must still be formed.
+    with pytest.raises(ValueError, match=r"10\*\*477121\.3 paths\); use path_sum"):
+        P.enumerate_paths([0.25, 0.5, 0.25], 10**6)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: P.path_sum([0.25, 0.5, 0.25], d),
+        lambda d: P.path_counts(d),
+        lambda d: P.path_length_distribution(d, 0.5),
+    ],
+    ids=["path_sum", "path_counts", "path_length_distribution"],
+)
+def test_exact_sums_refuse_depths_they_cannot_finish(call):
+    with pytest.raises(ValueError, match=r"must be <= 100,000 .*got 1,000,000; for"):
+        call(10**6)
+    call(50)  # a small depth still works
+
+
+def test_path_length_counts_are_binomial_coefficients():
+    dist = P.path_length_distribution(37, 0.3)
+    assert list(dist.counts) == [math.comb(37, k) for k in range(38)]
+
+
+def test_samplers_refuse_requests_that_do_not_fit_in_memory():
+    with pytest.raises(ValueError, match=r"lattice paths .*GiB.*fewer paths"):
+        P.sample_lattice_paths([0.25, 0.5, 0.25], 10**6, 10**6, device="cpu")
+    with pytest.raises(ValueError, match=r"continuum paths .*GiB.*fewer paths"):
+        P.sample_continuum_paths(0.0, 1.0, 10**6, 10**6, 1.0, device="cpu")
+
+
+def test_top_paths_leaves_out_zero_weight_classes():
+    # w(0) = 0: a path of L steps ends at an even point iff L is even.
+    assert P.top_paths([0.5, 0.0, 0.5], 4, -1, k=3) == []
+    best = P.top_paths([0.5, 0.0, 0.5], 4, 0, k=5)
+    steps, weights = P.enumerate_paths([0.5, 0.0, 0.5], 4)
+    live = (steps.sum(axis=1) == 0) & (weights != 0)
+    assert [c.weight for c in best] == [0.5**4]
+    assert sum(c.multiplicity for c in best) == int(live.sum())

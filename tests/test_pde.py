@@ -473,3 +473,10 @@ def test_bad_inputs_raise_with_names():
         is_von_neumann_stable([0.0, 0.0, 0.0], tol=-1.0)
     with pytest.raises(ValueError, match="resolution must be"):
         max_amplification(np.eye(3), resolution=0)
+
+
+def test_max_amplification_of_huge_weights_is_exact_and_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning from numpy
+        assert max_amplification([1e300, 1e300, 1e300]) == pytest.approx(3e300)
+        assert max_amplification([-1e200, 0.0, -1e200]) == pytest.approx(2e200)

@@ -278,3 +278,8 @@ def test_feynman_kac_bad_input():
                                 device="cpu")
     with pytest.raises(ValueError, match="unknown device"):
         Pr.feynman_kac_estimate(torch.cos, 0.0, 1.0, 1.0, device="quantum")
+
+
+def test_feynman_kac_refuses_a_request_that_does_not_fit_in_memory():
+    with pytest.raises(ValueError, match=r"Feynman-Kac .*GiB.*fewer paths"):
+        Pr.feynman_kac_estimate(torch.cos, [0.0], 1.0, 1.0, n_paths=10**9)

@@ -239,3 +239,15 @@ def test_cli_diverged_subprocess(tmp_path):
     assert proc.stderr.strip().startswith("error: training diverged in epoch 1")
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_cli_warning_is_one_line(tmp_path, capsys):
+    status = T.main(
+        ["--model", "pde", "--tau", "2", "--depth", "1", "--epochs", "1",
+         "--limit", "20", "--threads", "1", "--device", "cpu", "--no-progress",
+         "--out", str(tmp_path / "run")]
+    )
+    err = capsys.readouterr().err
+    assert status == 0
+    assert "warning: tau=2.0 > 1: explicit PDE steps" in err
+    assert "_CLASSES" not in err and "Warning:" not in err

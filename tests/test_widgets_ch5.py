@@ -268,3 +268,123 @@ def test_frames_for_the_kernel_free_explorable_match_the_figure():
     )
     exp = explorable(widgets.path_explorer_frames(), {"depth": [4, 8]}, palette=False)
     assert exp.n_frames == 2 and exp.frames[0] != exp.frames[1]
+
+
+# ------------------------------------------------- log slider, no path, legibility
+
+
+def test_log_slider_error_states_the_values_not_the_exponents():
+    lo, hi, _ = PATH_EXPLORER_RANGES["lam"]  # exponents of ten
+    with pytest.raises(ValueError, match=r"lam must be in .*\[0\.1, 10\], got 20"):
+        path_explorer(lam=20)
+    with pytest.raises(ValueError, match=r"\[0\.1, 10\], got 0\.05"):
+        path_explorer(lam=0.05)
+    # the ends themselves are allowed
+    assert path_explorer(lam=10.0**lo).sliders["lam"].value == pytest.approx(0.1)
+    assert path_explorer(lam=10.0**hi).sliders["lam"].value == pytest.approx(10.0)
+
+
+def _plotted_arrays(fig):
+    """Every array of coordinates drawn in the figure's axes."""
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            yield np.asarray(line.get_xydata(), dtype=float)
+        for coll in ax.collections:
+            for seg in getattr(coll, "get_segments", list)():
+                yield np.asarray(seg, dtype=float)
+        for patch in ax.patches:
+            yield np.asarray(patch.get_path().vertices, dtype=float)
+
+
+def _no_nan_text(fig):
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    return not any("nan" in t.lower() for t in texts)
+
+
+def test_no_path_to_the_endpoint_draws_no_path_and_says_so():
+    # D = 2, tau = 0.25, h = 1: w(0) = 1 - 2 D tau / h^2 = 0, so every step moves
+    # and a path of 64 steps can only end at an even offset.
+    values = dict(depth=64, lam=0.1, D=2.0, b=0.0, endpoint=-1)
+    d = path_explorer_data(**values)
+    assert d.weights[1] == 0.0 and not d.has_paths
+    assert d.positions.shape == (0, 65) and d.top_path.size == 0
+    assert d.top_fraction is None and d.spread is None
+    assert any("no path" in msg for msg in d.messages)
+    # ... while the even neighbour is reached, by the same layer
+    even = path_explorer_data(**{**values, "endpoint": -2})
+    assert even.has_paths and even.top_path.shape == (65,)
+    assert 0.0 < even.top_fraction <= 1.0 and even.spread >= 0.0
+
+    fig = path_explorer_figure(**values)
+    ax_paths, ax_action, _ = fig.axes
+    top = [ln for ln in ax_paths.get_lines() if ln.get_label() == "least action"]
+    assert len(top) == 1 and len(top[0].get_xdata()) == 0  # no zigzag drawn
+    assert not ax_paths.get_legend().get_visible()
+    shown = " ".join(t.get_text() for t in ax_paths.texts if t.get_visible())
+    assert "no path" in shown
+    assert not any(ln.get_visible() and ln.get_color() == "C3"
+                   for ln in ax_action.get_lines())
+    for arr in _plotted_arrays(fig):
+        assert np.all(np.isfinite(arr))
+    assert _no_nan_text(fig)
+    assert "no path" in fig._suptitle.get_text()
+
+
+def test_data_do_not_rely_on_zero_weight_classes(monkeypatch):
+    # top_paths may leave out the classes of weight 0 (and return no class at
+    # all): the data must be the same where paths exist, and say "no path" else.
+    full = paths.top_paths
+
+    def nonzero_only(*args, **kwargs):
+        return [c for c in full(*args, **kwargs) if c.weight != 0]
+
+    reachable = dict(depth=8, D=0.5, b=1.0, endpoint=2, lam=0.7)  # w(-1) = 0
+    before = path_explorer_data(**reachable)
+    monkeypatch.setattr(widgets.paths, "top_paths", nonzero_only)
+    after = path_explorer_data(**reachable)
+    np.testing.assert_array_equal(after.positions, before.positions)
+    np.testing.assert_array_equal(after.top_path, before.top_path)
+    assert after.top_fraction == pytest.approx(before.top_fraction, rel=1e-12)
+    for values in (dict(depth=8, D=0.5, b=1.0, endpoint=-2),
+                   dict(depth=64, lam=0.1, D=2.0, b=0.0, endpoint=-1)):
+        assert nonzero_only(np.abs(path_explorer_data(**values).weights),
+                            values["depth"], values["endpoint"], k=9) == []
+        d = path_explorer_data(**values)
+        assert not d.has_paths and d.top_path.size == 0
+        fig = path_explorer_figure(**values)
+        for arr in _plotted_arrays(fig):
+            assert np.all(np.isfinite(arr))
+
+
+def test_huge_outputs_get_no_offset_label_over_the_title():
+    fig = path_explorer_figure(depth=64, lam=0.1, D=3.0, b=2.0, endpoint=64)
+    fig.canvas.draw()
+    ax_out = fig.axes[2]
+    assert ax_out.get_ylim()[1] > 1e16  # the unstable layer's output
+    for ax in fig.axes:
+        assert ax.yaxis.get_offset_text().get_text() == ""
+        assert ax.xaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in ax_out.get_yticklabels()]
+    assert any(lab.endswith("e17") for lab in labels), labels
+    assert "$P_L[m]/h$" in ax_out.get_title()
+
+
+def test_text_is_legible_in_the_book_column():
+    # The book's text column is about 690 px wide in a 1280 px window: a figure
+    # at most that wide is shown unscaled, so a text of s points at d dpi is
+    # s * d / 72 px high; it must be at least 10 px.
+    fig = path_explorer_figure(depth=16, D=0.5, b=1.5)  # with a warning line
+    fig.canvas.draw()
+    width_px = fig.get_figwidth() * fig.dpi
+    assert width_px <= 700
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
+             if getattr(t, "get_text", lambda: "")() and t.get_visible()]
+    assert len(texts) > 20
+    smallest = min(t.get_fontsize() for t in texts) * fig.dpi / 72
+    assert smallest >= 9.9
+
+
+def test_live_and_kernel_free_explorers_share_labels():
+    ui = path_explorer()
+    for name, slider in ui.sliders.items():
+        assert slider.description == widgets.PATH_EXPLORER_LABELS[name]

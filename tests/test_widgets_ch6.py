@@ -74,7 +74,8 @@ def test_figure_has_two_panels_with_the_shares():
     heights = [patch.get_height() for patch in shown]
     np.testing.assert_allclose(heights[:9], W.gradient_explorer_data(8, 0.5)["share"])
     centres = [patch.get_x() + patch.get_width() / 2 for patch in shown]
-    np.testing.assert_allclose(centres, [*range(9), 8])
+    # at length L the residual bar and the plain one stand side by side
+    np.testing.assert_allclose(centres, [*range(8), 7.8, 8.2])
     assert heights[9] == 1.0  # the plain stack's single path
     assert ax_norm.get_xlabel() and ax_norm.get_ylabel()
     assert not plt.get_fignums()  # not registered with pyplot: nothing piles up
@@ -128,4 +129,47 @@ def test_figure_deeper_than_the_slider():
         [patch.get_height() for patch in shown[:-1]],
         W.gradient_explorer_data(70, 0.3)["share"],
     )
-    assert shown[-1].get_x() + shown[-1].get_width() / 2 == 70
+    assert shown[-1].get_x() + shown[-1].get_width() / 2 == pytest.approx(70.2)
+
+
+def test_depth_one_shows_both_bars_and_the_legend_hides_no_data():
+    fig = W.gradient_explorer_figure(1, 0.5)
+    fig.canvas.draw()
+    ax_len = fig.axes[0]
+    shown = [p for p in ax_len.patches if p.get_visible() and p.get_height() > 0]
+    residual_L, plain = shown[1], shown[2]
+    assert plain.get_height() == 1.0
+    assert residual_L.get_height() == pytest.approx(0.5 / 1.5)
+    # side by side at length L = 1: no overlap, both reach the figure
+    assert residual_L.get_x() + residual_L.get_width() <= plain.get_x() + 1e-12
+    legend = ax_len.get_legend().get_window_extent()
+    for patch in shown:
+        box = patch.get_window_extent()
+        assert not box.overlaps(legend), patch
+    # the mean line ends below the legend
+    mean_top = ax_len.lines[0].get_window_extent().y1
+    assert mean_top <= legend.y0 + 1e-6
+
+
+def test_text_is_legible_in_the_book_column():
+    # Shown unscaled in the book's ~690 px text column: >= 10 px per text.
+    fig = W.gradient_explorer_figure(20, 0.1)
+    assert fig.get_figwidth() * fig.dpi <= 700
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
+             if getattr(t, "get_text", lambda: "")() and t.get_visible()]
+    assert len(texts) > 10
+    assert min(t.get_fontsize() for t in texts) * fig.dpi / 72 >= 9.9
+
+
+def test_explorer_data_refuse_depths_far_beyond_their_sliders():
+    from pathint_lib import widgets as W
+
+    calls = {
+        "gradient": lambda d: W.gradient_explorer_data(d, 0.1),
+        "stability": lambda d: W.stability_explorer_data(0.4, 0.0, d),
+        "path": lambda d: W.path_explorer_data(d, 1.0, 1.0, 0.0, 0),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=r"depth must be <= 1000 .*got 1,000,000"):
+            call(10**6)
+        call(W.EXPLORER_MAX_DEPTH if name != "gradient" else 64)  # still computes
