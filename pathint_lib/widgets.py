@@ -63,6 +63,20 @@ def _starting_values(
     return start
 
 
+def _show_png(output: Any, png: bytes, text: str) -> None:
+    """Replace what an ``ipywidgets.Output`` shows by one PNG (with a text form)."""
+    output.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {
+                "image/png": base64.b64encode(png).decode("ascii"),
+                "text/plain": text,
+            },
+            "metadata": {},
+        },
+    )
+
+
 #: Largest depth the explorers' data functions compute (far beyond their
 #: sliders); deeper requests would run for minutes and are refused.
 EXPLORER_MAX_DEPTH = 1000
@@ -521,16 +535,7 @@ def stability_explorer(**values: Any) -> Any:
         box.data = stability_explorer_data(**current)
         drawing.show(box.data)
         box.png = drawing.png()
-        output.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {
-                    "image/png": base64.b64encode(box.png).decode("ascii"),
-                    "text/plain": f"<stability explorer: {current}>",
-                },
-                "metadata": {},
-            },
-        )
+        _show_png(output, box.png, f"<stability explorer: {current}>")
 
     for slider in sliders.values():
         slider.observe(redraw, names="value")
@@ -613,10 +618,6 @@ class PathExplorerData:
     straight_path : numpy.ndarray
         The classical path of the continuum action: the straight line from
         ``endpoint`` (layer 0) to 0 (layer ``depth``).
-    has_paths : bool
-        Whether any path of nonzero weight ends at ``endpoint``. When not (a step
-        every such path needs has weight 0), ``positions`` and ``top_path`` are
-        empty, ``top_fraction`` and ``spread`` are None, and ``messages`` says so.
     top_path : numpy.ndarray
         A lattice path of least action ending at ``endpoint`` (the representative
         of :func:`pathint_lib.paths.top_paths`), shape ``(depth + 1,)``; empty
@@ -642,6 +643,11 @@ class PathExplorerData:
         Von Neumann stability and non-negativity of the weights.
     messages : tuple of str
         Warnings the figure shows (sign problem, instability, zero weights).
+
+    The property ``has_paths`` says whether any path of nonzero weight ends at
+    ``endpoint``. When not (a step every such path needs has weight 0),
+    ``positions`` and ``top_path`` are empty, ``top_fraction`` and ``spread`` are
+    None, and ``messages`` says so.
     """
 
     depth: int
@@ -662,7 +668,6 @@ class PathExplorerData:
     positions: np.ndarray
     relative_weights: np.ndarray
     straight_path: np.ndarray
-    has_paths: bool
     top_path: np.ndarray
     class_actions: np.ndarray
     class_probabilities: np.ndarray
@@ -674,6 +679,11 @@ class PathExplorerData:
     stable: bool
     positive: bool
     messages: tuple[str, ...]
+
+    @property
+    def has_paths(self) -> bool:
+        """Whether any path of nonzero weight ends at ``endpoint``."""
+        return self.top_path.size > 0
 
 
 def _class_log_probabilities(log_weights: np.ndarray, log_mult: np.ndarray,
@@ -804,7 +814,6 @@ def path_explorer_data(
     messages = []
     if not reachable.any():
         # No path of nonzero weight: no sample, no least-action path, no shares.
-        has_paths = False
         positions = np.zeros((0, depth + 1), dtype=np.int64)
         rel = np.zeros(0)
         probs = np.zeros(len(classes))
@@ -816,7 +825,6 @@ def path_explorer_data(
             "has weight 0"
         )
     else:
-        has_paths = True
         best = paths.top_paths(abs_w, depth, endpoint, k=1, by="path")[0]
         top_path = np.concatenate([[0], np.cumsum(best.steps, dtype=np.int64)])[::-1]
         probs = np.where(reachable, np.exp(log_p), 0.0)
@@ -861,7 +869,7 @@ def path_explorer_data(
         heat_kernel=np.asarray(exact, dtype=float), fine_x=fine_x,
         fine_heat_kernel=np.asarray(fine_exact, dtype=float), layers=layers,
         positions=positions, relative_weights=rel, straight_path=straight,
-        has_paths=has_paths, top_path=top_path, class_actions=actions,
+        top_path=top_path, class_actions=actions,
         class_probabilities=probs,
         class_probabilities_1=np.where(reachable, np.exp(log_p1), 0.0),
         top_fraction=top_fraction, spread=spread, average_sign=float(average_sign),
@@ -1241,16 +1249,7 @@ def path_explorer(**values: Any) -> Any:
         png = _figure_png(plot.update(data))
         box.data = data
         box.png = png
-        output.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {
-                    "image/png": base64.b64encode(png).decode("ascii"),
-                    "text/plain": f"<path explorer: {current}>",
-                },
-                "metadata": {},
-            },
-        )
+        _show_png(output, png, f"<path explorer: {current}>")
 
     def follow_depth(change: Any) -> None:
         # Keep |m| <= L. Narrowing the range may move the end point, whose own
@@ -1568,7 +1567,6 @@ def gradient_explorer(depth: int = 20, gain: float = 0.1):
     ValueError
         If a starting value lies outside the slider ranges.
     """
-    import base64
 
     import ipywidgets as widgets
 
@@ -1604,17 +1602,7 @@ def gradient_explorer(depth: int = 20, gain: float = 0.1):
         box.data = gradient_explorer_data(depth_now, gain_now)
         drawing.show(box.data)
         png = box.png = drawing.png()
-        output.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {
-                    "image/png": base64.b64encode(png).decode("ascii"),
-                    "text/plain": f"<gradient explorer: L={depth_now}, "
-                    f"g={gain_now:g}>",
-                },
-                "metadata": {},
-            },
-        )
+        _show_png(output, png, f"<gradient explorer: L={depth_now}, g={gain_now:g}>")
 
     for slider in sliders.values():
         slider.observe(redraw, names="value")
